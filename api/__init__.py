@@ -1,0 +1,1 @@
+"""The HTTP edge: Falcon resources, pydantic models, one error mapping, the OpenAPI document."""

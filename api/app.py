@@ -1,0 +1,71 @@
+"""create_app(services): the Falcon application, its routes and its error mapping."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+from api import errors
+from api.context import Services
+from api.health import Health
+from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
+from api.openapi import OpenApiDocument, spec
+from api.steps import StepCollection, StepItem
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimit:
+    """Refuse oversized bodies before anything reads them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.content_length is not None and req.content_length > self.limit:
+            raise errors.ApiError(
+                falcon.HTTP_413, "PAYLOAD_TOO_LARGE", f"the body exceeds {self.limit} bytes"
+            )
+
+
+def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(error.to_dict())
+
+
+def create_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> falcon.App:
+    app = falcon.App(middleware=[BodyLimit(max_body_bytes)])
+    app.req_options.strip_url_path_trailing_slash = True
+    # A JSON-only API: bodies sent without a content type (or as curl's default form
+    # type) are read as JSON rather than refused.
+    json_handler = falcon.media.JSONHandler()
+    app.req_options.default_media_type = falcon.MEDIA_JSON
+    app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = json_handler
+    app.req_options.media_handlers["text/plain"] = json_handler
+    errors.register(app)
+    app.set_error_serializer(_serialize_error)
+
+    lifecycle = JourneyLifecycle(services)
+    steps = StepCollection(services)
+    routes: list[tuple[str, Any, str | None]] = [
+        ("/journeys", JourneyCollection(services), None),
+        ("/journeys/{journey_id}", JourneyItem(services), None),
+        ("/journeys/{journey_id}/activate", lifecycle, "activate"),
+        ("/journeys/{journey_id}/pause", lifecycle, "pause"),
+        ("/journeys/{journey_id}/resume", lifecycle, "resume"),
+        ("/journeys/{journey_id}/archive", lifecycle, "archive"),
+        ("/journeys/{journey_id}/steps", steps, None),
+        ("/journeys/{journey_id}/steps/reorder", steps, "reorder"),
+        ("/journeys/{journey_id}/steps/{step_id}", StepItem(services), None),
+        ("/health", Health(services), None),
+        ("/openapi.json", OpenApiDocument(), None),
+    ]
+    for path, resource, suffix in routes:
+        if suffix:
+            app.add_route(path, resource, suffix=suffix)
+        else:
+            app.add_route(path, resource)
+    spec.register(app)
+    return app

@@ -1,0 +1,96 @@
+"""One JSON error shape everywhere: {"title", "description", "code"} plus "errors" for fields."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+from pydantic import ValidationError
+
+from domain.errors import Conflict, Invalid, JourneysError, NotFound, Problem
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(falcon.HTTPError):
+    """An HTTP error carrying the product's error document."""
+
+    def __init__(
+        self,
+        status: str,
+        code: str,
+        description: str,
+        errors: list[Problem] | None = None,
+    ) -> None:
+        super().__init__(status, title=falcon.code_to_http_status(status).split(" ", 1)[1])
+        self.code = code
+        self.description = description
+        self.errors = errors
+
+    def to_dict(self, obj_type: type[dict[str, Any]] = dict) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "title": self.title,
+            "description": self.description,
+            "code": self.code,
+        }
+        if self.errors is not None:
+            document["errors"] = [{"field": p.field, "message": p.message} for p in self.errors]
+        return document
+
+
+def validation_error(error: ValidationError, where: str = "body") -> ApiError:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or where
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        problems.append(Problem(location, message))
+    return ApiError(
+        falcon.HTTP_422,
+        "VALIDATION_FAILED",
+        f"the request {where} is invalid",
+        problems,
+    )
+
+
+def _domain_error(req: falcon.Request, resp: falcon.Response, error: JourneysError, _: Any) -> None:
+    if isinstance(error, NotFound):
+        raise ApiError(falcon.HTTP_404, error.code, error.message)
+    if isinstance(error, Conflict):
+        raise ApiError(falcon.HTTP_409, error.code, error.message, error.problems or None)
+    if isinstance(error, Invalid):
+        raise ApiError(falcon.HTTP_422, error.code, error.message, error.problems)
+    raise ApiError(falcon.HTTP_400, error.code, error.message, error.problems or None)
+
+
+def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, _: Any) -> None:
+    """Falcon's own errors (bad JSON, 404 route, 405) in the product's shape."""
+    if isinstance(error, ApiError):
+        raise error
+    status = error.status
+    code = {
+        400: "BAD_REQUEST",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+    }.get(error.status_code, "HTTP_ERROR")
+    description = error.description or error.title or "request refused"
+    if isinstance(error, falcon.MediaMalformedError):
+        description = "the body is not valid JSON"
+    wrapped = ApiError(status, code, description)
+    wrapped.headers = error.headers  # type: ignore[misc]
+    raise wrapped
+
+
+def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, _: Any) -> None:
+    log.exception("unexpected error on %s %s", req.method, req.path)
+    raise ApiError(falcon.HTTP_500, "INTERNAL_ERROR", "an unexpected error occurred")
+
+
+def register(app: falcon.App) -> None:
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(JourneysError, _domain_error)

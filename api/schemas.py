@@ -1,0 +1,193 @@
+"""Request and response models of the REST contract. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.conditions import OPERATORS
+from domain.steps import STEP_TYPES
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+StepType = Literal["TRIGGER", "SEND", "WAIT", "CONDITION", "SPLIT", "UPDATE", "END"]
+Status = Literal["DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"]
+Operator = Literal[
+    "eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "contains", "isNull", "isNotNull"
+]
+assert set(Operator.__args__) == OPERATORS  # type: ignore[attr-defined]
+assert set(StepType.__args__) == set(STEP_TYPES)  # type: ignore[attr-defined]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule(Request):
+    field: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    operator: Operator
+    value: Any = None
+
+
+class TriggerConfig(Request):
+    conditions: list[Rule] = Field(default_factory=list, max_length=50)
+
+
+class CreateJourney(Request):
+    tenantId: Token
+    name: Name
+    description: Text | None = None
+    triggerType: Name
+    triggerConfig: TriggerConfig | None = None
+    allowReentry: bool = False
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    createdBy: Token | None = None
+
+
+class UpdateJourney(Request):
+    name: Name | None = None
+    description: Text | None = None
+    triggerType: Name | None = None
+    triggerConfig: TriggerConfig | None = None
+    allowReentry: bool | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class AddStep(Request):
+    type: StepType
+    name: Name
+    config: dict[str, Any] = Field(default_factory=dict)
+    nextStepId: Token | None = None
+    nextStepYesId: Token | None = None
+    nextStepNoId: Token | None = None
+    afterStepId: Token | None = None
+
+
+class UpdateStep(Request):
+    name: Name | None = None
+    config: dict[str, Any] | None = None
+    nextStepId: Token | None = None
+    nextStepYesId: Token | None = None
+    nextStepNoId: Token | None = None
+
+
+class ReorderSteps(Request):
+    stepIds: list[Token] = Field(min_length=1, max_length=500)
+
+
+class ListJourneysQuery(Query):
+    tenantId: Token
+    status: Status | None = None
+    triggerType: str | None = None
+
+
+class GetJourneyQuery(Query):
+    include: str | None = Field(default=None, description="Comma-separated: steps, enrollments")
+    tenantId: Token | None = None
+
+
+class TenantQuery(Query):
+    tenantId: Token | None = None
+
+
+# Responses ---------------------------------------------------------------------
+
+
+class Step(BaseModel):
+    id: str
+    stepNumber: int
+    type: StepType
+    name: str
+    config: dict[str, Any]
+    nextStepId: str | None
+    nextStepYesId: str | None = None
+    nextStepNoId: str | None = None
+
+
+class Journey(BaseModel):
+    id: str
+    tenantId: str
+    name: str
+    description: str | None
+    status: Status
+    triggerType: str
+    triggerConfig: dict[str, Any]
+    allowReentry: bool
+    timezone: str
+    stepsCount: int
+    totalEnrolled: int
+    totalCompleted: int
+    totalExited: int
+    totalFailed: int
+    activeEnrollments: int
+    activatedAt: str | None
+    pausedAt: str | None
+    resumedAt: str | None
+    archivedAt: str | None
+    createdBy: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class JourneyDetail(Journey):
+    steps: list[Step] | None = None
+    enrollments: list[dict[str, Any]] | None = None
+
+
+class JourneyList(BaseModel):
+    data: list[Journey]
+
+
+class StepList(BaseModel):
+    data: list[Step]
+
+
+class Activated(BaseModel):
+    id: str
+    status: Status
+    activatedAt: str
+
+
+class Paused(BaseModel):
+    id: str
+    status: Status
+    pausedAt: str
+    activeEnrollments: int
+
+
+class Resumed(BaseModel):
+    id: str
+    status: Status
+    resumedAt: str
+
+
+class Archived(BaseModel):
+    id: str
+    status: Status
+    archivedAt: str
+    exitedEnrollments: int
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Error(BaseModel):
+    title: str
+    description: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: str
+    projections: dict[str, int]
+    head: int

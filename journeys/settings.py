@@ -1,0 +1,64 @@
+"""Configuration from the environment and the command line, turned into store settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///./journeys.db"
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where events and read models live: the eventsourcing environment and the SQL dialect."""
+
+    dialect: str
+    env: dict[str, str]
+    display: str
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("JOURNEYS_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def store_for(url: str) -> Store:
+    """Parse `sqlite:///PATH` or `postgresql://USER:PASSWORD@HOST:PORT/DB`."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not path:
+            raise SettingsError(f"no file in {url!r}; use sqlite:///PATH")
+        return Store(
+            dialect="sqlite",
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": os.environ.get("SQLITE_LOCK_TIMEOUT", "30"),
+            },
+            display=f"sqlite:///{path}",
+        )
+    if parts.scheme in ("postgresql", "postgres"):
+        dbname = parts.path.lstrip("/")
+        if not dbname or not parts.hostname:
+            raise SettingsError(f"need host and database in {url!r}")
+        return Store(
+            dialect="postgres",
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": unquote(dbname),
+                "POSTGRES_HOST": parts.hostname,
+                "POSTGRES_PORT": str(parts.port or 5432),
+                "POSTGRES_USER": unquote(parts.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(parts.password or ""),
+                "POSTGRES_POOL_SIZE": os.environ.get("POSTGRES_POOL_SIZE", "4"),
+                "POSTGRES_MAX_OVERFLOW": os.environ.get("POSTGRES_MAX_OVERFLOW", "8"),
+                "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
+            },
+            display=f"postgresql://{parts.hostname}:{parts.port or 5432}/{dbname}",
+        )
+    raise SettingsError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
