@@ -17,8 +17,8 @@ from api.steps import StepCollection, StepItem
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class BodyLimit:
-    """Refuse oversized bodies before anything reads them."""
+class RequestGuard:
+    """Refuse oversized bodies before anything reads them, and NUL characters in the URL."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -28,6 +28,10 @@ class BodyLimit:
             raise errors.ApiError(
                 falcon.HTTP_413, "PAYLOAD_TOO_LARGE", f"the body exceeds {self.limit} bytes"
             )
+        if "\x00" in req.path or "\x00" in req.query_string or "%00" in req.query_string:
+            raise errors.ApiError(
+                falcon.HTTP_400, "BAD_REQUEST", "the URL may not contain NUL characters"
+            )
 
 
 def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
@@ -36,7 +40,7 @@ def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.H
 
 
 def create_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> falcon.App:
-    app = falcon.App(middleware=[BodyLimit(max_body_bytes)])
+    app = falcon.App(middleware=[RequestGuard(max_body_bytes)])
     app.req_options.strip_url_path_trailing_slash = True
     # A JSON-only API: bodies sent without a content type (or as curl's default form
     # type) are read as JSON rather than refused.

@@ -9,15 +9,35 @@ from pydantic import ValidationError
 from spectree import SpecTree
 
 from api import schemas
-from api.errors import validation_error
+from api.errors import ApiError, validation_error
+from domain.errors import Problem
 
 
-def _raise_validation_error(
+def _check_request(
     req: falcon.Request, resp: falcon.Response, error: ValidationError | None, *_: Any
 ) -> None:
+    """Turn spectree's validation failures into the product's 422, and refuse NUL characters
+    anywhere in a body (PostgreSQL text cannot hold them, so they could never be projected)."""
     if error is not None:
         where = "query string" if error.title.endswith("Query") else "body"
         raise validation_error(error, where)
+    if req.content_length and _has_nul(req.get_media(default_when_empty=None)):
+        raise ApiError(
+            falcon.HTTP_422,
+            "VALIDATION_FAILED",
+            "the body is invalid",
+            [Problem("body", "text may not contain NUL (\\u0000) characters")],
+        )
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 spec = SpecTree(
@@ -27,7 +47,7 @@ spec = SpecTree(
     description="Marketing automation journeys, step management, and enrollments.",
     path="apidoc",
     validation_error_status=422,
-    before=_raise_validation_error,
+    before=_check_request,
     annotations=False,
 )
 

@@ -1,0 +1,229 @@
+"""Bad input gets a clear 4xx in the one error shape, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from falcon import testing
+
+from tests.conftest import Running
+from tests.integration.builders import END, JOURNEY, SEND, add_step, create_journey
+
+ERROR_KEYS = {"title", "description", "code"}
+
+
+def _assert_refused(running: Running, result: Any, status: int, head_before: int) -> None:
+    assert result.status_code == status, result.text
+    assert ERROR_KEYS <= set(result.json)
+    assert running.services.runner.head() == head_before, "a refused request wrote events"
+
+
+@pytest.fixture
+def draft(client: testing.TestClient) -> dict[str, Any]:
+    journey = create_journey(client)
+    journey["step"] = add_step(client, journey["id"], **SEND)
+    return journey
+
+
+def test_malformed_json_is_a_400(running: Running, draft: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+    for path, method in (
+        ("/journeys", "POST"),
+        (f"/journeys/{draft['id']}", "PATCH"),
+        (f"/journeys/{draft['id']}/steps", "POST"),
+        (f"/journeys/{draft['id']}/steps/reorder", "POST"),
+    ):
+        result = running.client.simulate_request(
+            method, path, body='{"name": "x",', headers={"Content-Type": "application/json"}
+        )
+        _assert_refused(running, result, 400, head)
+        assert result.json["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        None,
+        "a string",
+        {**JOURNEY, "name": 123},
+        {**JOURNEY, "allowReentry": "yes"},
+        {**JOURNEY, "triggerConfig": "gold members"},
+        {**JOURNEY, "triggerConfig": {"conditions": [{"field": "x", "operator": "like"}]}},
+        {**JOURNEY, "tenantId": ""},
+        {**JOURNEY, "name": "   "},
+        {**JOURNEY, "name": "x" * 201},
+        {**JOURNEY, "timezone": "Nowhere/Special"},
+        {key: value for key, value in JOURNEY.items() if key != "triggerType"},
+    ],
+)
+def test_invalid_journeys_are_a_422(running: Running, body: Any) -> None:
+    head = running.services.runner.head()
+
+    result = running.client.simulate_post("/journeys", body=json.dumps(body),
+                                          headers={"Content-Type": "application/json"})
+
+    _assert_refused(running, result, 422, head)
+    assert result.json["errors"], "a validation error names its fields"
+
+
+def test_unknown_fields_are_named(running: Running, draft: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+
+    created = running.client.simulate_post("/journeys", json={**JOURNEY, "priority": 5})
+    patched = running.client.simulate_patch(f"/journeys/{draft['id']}", json={"status": "ACTIVE"})
+    step = running.client.simulate_post(
+        f"/journeys/{draft['id']}/steps", json={**END, "stepNumber": 1}
+    )
+
+    for result, field in ((created, "priority"), (patched, "status"), (step, "stepNumber")):
+        _assert_refused(running, result, 422, head)
+        assert {"field": field, "message": "unknown field"} in result.json["errors"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "EMAIL", "name": "x"},
+        {"type": "SEND", "name": ""},
+        {"type": "SEND", "name": "x", "config": []},
+        {"type": "SEND", "name": "x", "config": "channel=EMAIL"},
+        {"type": "SEND", "name": "x", "afterStepId": 7},
+        {"name": "no type"},
+    ],
+)
+def test_invalid_steps_are_a_422(running: Running, draft: dict[str, Any], body: Any) -> None:
+    head = running.services.runner.head()
+
+    result = running.client.simulate_post(f"/journeys/{draft['id']}/steps", json=body)
+
+    _assert_refused(running, result, 422, head)
+
+
+@pytest.mark.parametrize(
+    "journey_id",
+    [
+        "journey_" + "0" * 32,
+        "journey_123",
+        "123",
+        "step_" + "0" * 32,
+        "journey_%3Cscript%3E",
+        "j" * 500,
+        "journey_' OR 1=1 --",
+    ],
+)
+def test_unknown_and_malformed_ids_are_a_404(running: Running, journey_id: str) -> None:
+    running.client.simulate_get("/health")
+    head = running.services.runner.head()
+    client = running.client
+    requests = [
+        client.simulate_get(f"/journeys/{journey_id}"),
+        client.simulate_patch(f"/journeys/{journey_id}", json={"name": "x"}),
+        client.simulate_delete(f"/journeys/{journey_id}"),
+        client.simulate_post(f"/journeys/{journey_id}/activate"),
+        client.simulate_post(f"/journeys/{journey_id}/archive"),
+        client.simulate_get(f"/journeys/{journey_id}/steps"),
+        client.simulate_post(f"/journeys/{journey_id}/steps", json=END),
+        client.simulate_post(f"/journeys/{journey_id}/steps/reorder", json={"stepIds": ["a"]}),
+        client.simulate_delete(f"/journeys/{journey_id}/steps/step_1"),
+    ]
+    for result in requests:
+        _assert_refused(running, result, 404, head)
+
+
+def test_oversized_bodies_are_a_413(running: Running, draft: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+    huge = {**JOURNEY, "description": "x" * (2 * 1024 * 1024)}
+
+    result = running.client.simulate_post("/journeys", json=huge)
+
+    _assert_refused(running, result, 413, head)
+
+
+def test_other_media_types_are_a_415(running: Running) -> None:
+    head = running.services.runner.head()
+
+    result = running.client.simulate_post(
+        "/journeys", body="<journey/>", headers={"Content-Type": "application/xml"}
+    )
+
+    _assert_refused(running, result, 415, head)
+
+
+def test_a_body_without_content_type_is_read_as_json(running: Running) -> None:
+    result = running.client.simulate_post("/journeys", body=json.dumps(JOURNEY))
+
+    assert result.status_code == 201
+
+
+def test_unknown_routes_and_methods_use_the_error_shape(running: Running) -> None:
+    missing = running.client.simulate_get("/nowhere")
+    wrong_method = running.client.simulate_put("/journeys")
+
+    assert missing.status_code == 404 and ERROR_KEYS <= set(missing.json)
+    assert wrong_method.status_code == 405 and ERROR_KEYS <= set(wrong_method.json)
+
+
+def test_nul_characters_in_the_url_are_a_400(running: Running, draft: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+
+    in_query = running.client.simulate_get("/journeys", query_string="tenantId=a%00b")
+    in_path = running.client.simulate_get(f"/journeys/{draft['id']}%00")
+    in_include = running.client.simulate_get(
+        f"/journeys/{draft['id']}", query_string="tenantId=%00"
+    )
+
+    for result in (in_query, in_path, in_include):
+        _assert_refused(running, result, 400, head)
+
+
+def test_repeated_query_parameters_are_a_422(running: Running) -> None:
+    result = running.client.simulate_get("/journeys", query_string="tenantId=a&tenantId=b")
+
+    assert result.status_code == 422
+
+
+WEIRD_VALUES: list[Any] = [
+    None, True, 0, -1, 1.5, 10**30, "", "x" * 5000, "\u0000", "😀", [], [None], {}, {"a": {"b": []}},
+]
+
+
+def test_no_field_value_produces_a_500(running: Running, draft: dict[str, Any]) -> None:
+    """Every field of every body, set to every odd value: always a 2xx or a 4xx."""
+    jid, sid = draft["id"], draft["step"]["id"]
+    targets = [
+        ("POST", "/journeys", JOURNEY),
+        ("PATCH", f"/journeys/{jid}", {"name": "n", "description": "d", "triggerType": "t",
+                                       "triggerConfig": {"conditions": []}, "allowReentry": True,
+                                       "timezone": "UTC"}),
+        ("POST", f"/journeys/{jid}/steps", {**SEND, "afterStepId": sid, "nextStepId": sid,
+                                            "nextStepYesId": sid, "nextStepNoId": sid}),
+        ("PATCH", f"/journeys/{jid}/steps/{sid}", {"name": "n", "config": {}, "nextStepId": sid}),
+        ("POST", f"/journeys/{jid}/steps/reorder", {"stepIds": [sid]}),
+    ]
+    for method, path, template in targets:
+        for field in template:
+            for value in WEIRD_VALUES:
+                result = running.client.simulate_request(
+                    method, path, json={**template, field: value}
+                )
+                assert result.status_code < 500, (method, path, field, value, result.text)
+    runner = running.services.runner
+    assert runner.wait_for(runner.head(), timeout=5), "what was accepted could not be projected"
+
+
+def test_nul_characters_are_refused_anywhere_in_a_body(
+    running: Running, draft: dict[str, Any]
+) -> None:
+    head = running.services.runner.head()
+
+    named = running.client.simulate_post("/journeys", json={**JOURNEY, "name": "a\u0000b"})
+    nested = running.client.simulate_post(
+        f"/journeys/{draft['id']}/steps",
+        json={**SEND, "config": {"channel": "EMAIL", "templateId": "t", "x\u0000": 1}},
+    )
+
+    _assert_refused(running, named, 422, head)
+    _assert_refused(running, nested, 422, head)
