@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from domain.steps import Step
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 10
 
 
 def system_clock() -> datetime:
@@ -162,13 +164,14 @@ class JourneysApplication(Application[str]):
         self, journey_id: str, tenant_id: str | None, decide: Callable[[Journey], T]
     ) -> Outcome:
         """Load, decide, save; a concurrent writer means reload and decide again."""
-        for _attempt in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             journey = self.journey(journey_id, tenant_id)
             detail = decide(journey)
             try:
                 return Outcome(journey, self._save(journey), detail)
             except RecordConflictError:
-                continue
+                # Jittered backoff so that writers who collided do not collide again.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311
         raise Conflict("the journey is being changed concurrently; try again", code="BUSY")
 
     def _save(self, *aggregates: Journey) -> int:

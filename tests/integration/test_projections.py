@@ -1,0 +1,131 @@
+"""Read models are exactly-once, rebuildable from the log, and shared safely between runners."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from api.context import Services
+from journeys.wiring import build
+from projections.database import Database
+from tests.conftest import Clock
+
+TABLES = {"journeys": "id", "journey_steps": "id"}
+
+
+def dump(database: Database) -> dict[str, list[dict[str, Any]]]:
+    return {
+        table: database.query(f"SELECT * FROM {table} ORDER BY {key}")
+        for table, key in TABLES.items()
+    }
+
+
+def write_history(services: Services, clock: Clock, journeys: int = 5) -> None:
+    """A varied history: edits, steps added, moved, removed, and every lifecycle state."""
+    app = services.app
+    for n in range(journeys):
+        journey = app.create_journey(tenant_id=f"t{n % 2}", name=f"j{n}", trigger_type="x").journey
+        jid = journey.id
+        clock.advance(minutes=1)
+        a = app.add_step(jid, "SEND", "a", {"channel": "EMAIL", "templateId": "x"}).detail
+        b = app.add_step(jid, "WAIT", "b", {"duration": "1 day"}).detail
+        c = app.add_step(jid, "END", "c", after_step_id=a.id).detail
+        app.reorder_steps(jid, [a.id, b.id, c.id])
+        app.update_step(jid, a.id, {"name": f"renamed {n}"})
+        app.update_journey(jid, {"description": f"d{n}", "timezone": "Europe/London"})
+        if n % 5 == 4:
+            app.remove_step(jid, b.id)
+            app.delete_journey(jid)
+            continue
+        if n % 5 >= 1:
+            app.activate(jid)
+        if n % 5 >= 2:
+            app.pause(jid)
+        if n % 5 >= 3:
+            app.archive(jid)
+
+
+def test_a_rebuild_from_the_log_gives_identical_read_models(
+    services: Services, clock: Clock
+) -> None:
+    write_history(services, clock)
+    services.runner.catch_up()
+    before = dump(services.database)
+
+    applied = services.runner.rebuild(["journeys"])
+
+    assert applied == services.runner.head()
+    assert dump(services.database) == before
+    assert len(before["journeys"]) == 4
+    assert {r["status"] for r in before["journeys"]} == {"DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"}
+
+
+def test_positions_reach_the_head_and_report_lag(services: Services, clock: Clock) -> None:
+    write_history(services, clock, journeys=2)
+
+    assert services.runner.positions() == {"journeys": 0}
+    assert services.runner.wait_for(services.runner.head(), timeout=0.05) is False
+    services.runner.catch_up()
+    assert services.runner.positions() == {"journeys": services.runner.head()}
+    assert services.runner.wait_for(services.runner.head(), timeout=0.05) is True
+
+
+def test_two_runners_on_one_database_apply_each_event_once(
+    services: Services, clock: Clock, database_url: str
+) -> None:
+    other = build(database_url, clock=clock)
+    try:
+        for runner in (services.runner, other.runner):
+            runner.batch_size = 7
+        write_history(services, clock, journeys=10)
+        failures: list[BaseException] = []
+
+        def follow(runner: Any) -> None:
+            try:
+                runner.catch_up()
+            except BaseException as error:  # noqa: BLE001 -- reported by the assertion below
+                failures.append(error)
+
+        threads = [threading.Thread(target=follow, args=(r,)) for r in
+                   (services.runner, other.runner, services.runner)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert failures == []
+        assert services.runner.positions() == {"journeys": services.runner.head()}
+        raced = dump(services.database)
+        services.runner.rebuild(["journeys"])
+        assert dump(services.database) == raced
+    finally:
+        other.app.close()
+
+
+def test_concurrent_commands_on_one_journey_all_land(
+    services: Services, clock: Clock
+) -> None:
+    journey = services.app.create_journey(tenant_id="t", name="n", trigger_type="x").journey
+    errors: list[BaseException] = []
+
+    def add(n: int) -> None:
+        try:
+            services.app.add_step(journey.id, "SEND", f"s{n}",
+                                  {"channel": "EMAIL", "templateId": "x"})
+        except BaseException as error:  # noqa: BLE001 -- reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    services.runner.catch_up()
+    assert len(services.app.journey(journey.id).steps) == 8
+    steps = services.database.query(
+        "SELECT step_number FROM journey_steps WHERE journey_id = ? ORDER BY step_number",
+        (journey.id,),
+    )
+    assert [r["step_number"] for r in steps] == list(range(1, 9))
