@@ -1,0 +1,114 @@
+"""`journeys` as real processes: serve on SQLite, API and projections apart on PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import reset_postgres
+from tests.e2e.processes import Process, free_port, journeys, wait_healthy
+
+pytestmark = pytest.mark.e2e
+
+JOURNEY = {"tenantId": "tenant_e2e", "name": "Welcome", "triggerType": "member.created",
+           "timezone": "Europe/London"}
+STEPS = [
+    {"type": "SEND", "name": "Hello", "config": {"channel": "EMAIL", "templateId": "hello"}},
+    {"type": "WAIT", "name": "Wait", "config": {"duration": "2 days"}},
+    {"type": "END", "name": "Done"},
+]
+
+
+def drive(http: httpx.Client) -> dict[str, Any]:
+    """Create a journey with steps and activate it, checking each answer and the GET after it."""
+    created = http.post("/journeys", json=JOURNEY)
+    assert created.status_code == 201, created.text
+    jid = created.json()["id"]
+    assert http.get(f"/journeys/{jid}").json() == created.json()
+    for step in STEPS:
+        added = http.post(f"/journeys/{jid}/steps", json=step)
+        assert added.status_code == 201, added.text
+        assert http.get(f"/journeys/{jid}/steps").json()["data"][-1] == added.json()
+    activated = http.post(f"/journeys/{jid}/activate")
+    assert activated.status_code == 200, activated.text
+    detail = http.get(f"/journeys/{jid}", params={"include": "steps"}).json()
+    assert detail["status"] == "ACTIVE"
+    assert detail["activatedAt"] == activated.json()["activatedAt"]
+    assert [s["stepNumber"] for s in detail["steps"]] == [1, 2, 3]
+    refused = http.post(f"/journeys/{jid}/activate")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "INVALID_STATE"
+    return dict(detail)
+
+
+def test_serve_runs_the_whole_service_and_the_cli_rebuilds_it(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'journeys.db'}"
+    port = free_port()
+    serve = Process("serve", "--port", str(port), "--database", database,
+                    log=tmp_path / "serve.log")
+    try:
+        serve.wait_for_log(f"listening on http://127.0.0.1:{port}")
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base)
+        with httpx.Client(base_url=base, timeout=15) as http:
+            detail = drive(http)
+            bad = http.post("/journeys", content=b"{not json", headers={"content-type":
+                                                                         "application/json"})
+            assert bad.status_code == 400
+    finally:
+        assert serve.stop() == 0, serve.log()
+    assert "stopped" in serve.log()
+
+    status = journeys("projections", "status", "--database", database)
+    assert status.returncode == 0, status.stderr
+    row = next(line.split() for line in status.stdout.splitlines() if line.startswith("journeys"))
+    assert row[1] == row[2] and row[3] == "0"
+
+    rebuilt = journeys("projections", "rebuild", "--database", database)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"rebuilt journeys from {row[2]} events" in rebuilt.stdout
+
+    port = free_port()
+    again = Process("serve", "--port", str(port), "--database", database,
+                    log=tmp_path / "again.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}")
+        fetched = httpx.get(f"http://127.0.0.1:{port}/journeys/{detail['id']}",
+                            params={"include": "steps"}).json()
+        assert fetched == detail
+    finally:
+        assert again.stop() == 0
+
+
+def test_rebuild_refuses_an_unknown_projection(tmp_path: Path) -> None:
+    result = journeys("projections", "rebuild", "nope", "--database",
+                      f"sqlite:///{tmp_path / 'j.db'}")
+
+    assert result.returncode == 2
+    assert "unknown projection 'nope'" in result.stderr
+
+
+def test_api_and_projection_runner_as_separate_processes_on_postgres(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    reset_postgres(postgres_url)
+    port = free_port()
+    api = Process("api", "--port", str(port), "--database", postgres_url, log=tmp_path / "api.log")
+    runner = Process("projections", "run", "--database", postgres_url,
+                     log=tmp_path / "runner.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}")
+        runner.wait_for_log("running")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15) as http:
+            drive(http)
+            for n in range(10):
+                jid = http.post("/journeys", json={**JOURNEY, "name": f"j{n}"}).json()["id"]
+                renamed = http.patch(f"/journeys/{jid}", json={"name": f"renamed {n}"})
+                assert renamed.status_code == 200
+                assert http.get(f"/journeys/{jid}").json()["name"] == f"renamed {n}"
+    finally:
+        assert api.stop() == 0, api.log()
+        assert runner.stop() == 0, runner.log()
