@@ -39,7 +39,9 @@ def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.H
     resp.text = json.dumps(error.to_dict())
 
 
-def create_app(services: Services, max_body_bytes: int = MAX_BODY_BYTES) -> falcon.App:
+def create_app(
+    services: Services, max_body_bytes: int = MAX_BODY_BYTES
+) -> falcon.App[falcon.Request, falcon.Response]:
     app = falcon.App(middleware=[RequestGuard(max_body_bytes)])
     app.req_options.strip_url_path_trailing_slash = True
     # A JSON-only API: bodies sent without a content type (or as curl's default form

@@ -24,15 +24,15 @@ class ApiError(falcon.HTTPError):
         errors: list[Problem] | None = None,
     ) -> None:
         super().__init__(status, title=falcon.code_to_http_status(status).split(" ", 1)[1])
-        self.code = code
+        self.error_code = code
         self.description = description
         self.errors = errors
 
-    def to_dict(self, obj_type: type[dict[str, Any]] = dict) -> dict[str, Any]:
+    def to_dict(self, obj_type: Any = dict) -> Any:
         document: dict[str, Any] = {
             "title": self.title,
             "description": self.description,
-            "code": self.code,
+            "code": self.error_code,
         }
         if self.errors is not None:
             document["errors"] = [{"field": p.field, "message": p.message} for p in self.errors]
@@ -80,8 +80,8 @@ def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPEr
     description = error.description or error.title or "request refused"
     if isinstance(error, falcon.MediaMalformedError):
         description = "the body is not valid JSON"
-    wrapped = ApiError(status, code, description)
-    wrapped.headers = error.headers  # type: ignore[misc]
+    wrapped = ApiError(str(status), code, description)
+    wrapped.headers = error.headers
     raise wrapped
 
 
@@ -90,7 +90,7 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, _:
     raise ApiError(falcon.HTTP_500, "INTERNAL_ERROR", "an unexpected error occurred")
 
 
-def register(app: falcon.App) -> None:
+def register(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(JourneysError, _domain_error)

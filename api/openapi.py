@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import falcon
 from pydantic import ValidationError
@@ -47,7 +47,7 @@ spec = SpecTree(
     description="Marketing automation journeys, step management, and enrollments.",
     path="apidoc",
     validation_error_status=422,
-    before=_check_request,
+    before=cast(Any, _check_request),
     annotations=False,
 )
 

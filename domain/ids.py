@@ -19,4 +19,4 @@ def random_id(prefix: str) -> str:
 def is_id_of(kind: str, value: str) -> bool:
     """Whether `value` is shaped like an id of `kind` (so a malformed id is a plain 404)."""
     match = _PATTERN.match(value)
-    return bool(match) and match.group(1) == kind
+    return match is not None and match.group(1) == kind

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
+from api.context import Services
 from journeys.settings import SettingsError, database_url
 from journeys.wiring import build
 
@@ -80,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _status(services: object) -> int:
-    runner = services.runner  # type: ignore[attr-defined]
+def _status(services: Services) -> int:
+    runner = services.runner
     head = runner.head()
     print(f"{'projection':<20} {'position':>12} {'head':>12} {'lag':>12}")
     for name, position in runner.positions().items():
@@ -89,8 +90,8 @@ def _status(services: object) -> int:
     return 0
 
 
-def _rebuild(services: object, name: str | None) -> int:
-    runner = services.runner  # type: ignore[attr-defined]
+def _rebuild(services: Services, name: str | None) -> int:
+    runner = services.runner
     names = [name] if name else list(runner.projections)
     unknown = [n for n in names if n not in runner.projections]
     if unknown:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.journey import Journey
-from domain.steps import Step, successors
 from eventsourcing.utils import get_topic
 
+from domain.journey import Journey
+from domain.steps import Step, successors
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
 from projections.projection import Projection
 
@@ -78,7 +78,7 @@ class JourneysProjection(Projection):
 
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
         journey_id = event.originator_id
-        if isinstance(event, Journey.Created):  # type: ignore[attr-defined]
+        if isinstance(event, Journey.Created):
             self._created(cursor, event, position)
             return
         if isinstance(event, Journey.Deleted):  # type: ignore[attr-defined]

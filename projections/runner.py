@@ -170,7 +170,7 @@ class ProjectionRunner:
             try:
                 applied = self.run_once()
                 backoff = interval
-            except Exception:  # noqa: BLE001 -- keep following the log; the error is logged
+            except Exception:
                 log.exception("projection batch failed; retrying in %.1fs", backoff)
                 applied = 0
                 backoff = min(backoff * 2, 30.0)
