@@ -137,7 +137,7 @@ class ProjectionRunner:
         if moved is None:
             raise TrackingMoved(name)
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Apply everything recorded so far; returns how many notifications were applied."""
         total = 0
         while True:
@@ -148,7 +148,7 @@ class ProjectionRunner:
             if progress:
                 progress(applied)
 
-    def rebuild(self, names: Sequence[str], progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, names: Sequence[str], progress: Callable[[int], object] | None = None) -> int:
         """Empty the named read models, reset their tracking, and replay the whole log."""
         with self.database.transaction() as cursor:
             for name in names:
