@@ -12,7 +12,7 @@ from api.context import Services
 from api.health import Health
 from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
 from api.openapi import OpenApiDocument, spec
-from api.steps import StepCollection, StepItem
+from api.steps import StepCollection, StepItem, StepValidation
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -65,6 +65,7 @@ def create_app(
         ("/journeys/{journey_id}/steps", steps, None),
         ("/journeys/{journey_id}/steps/reorder", steps, "reorder"),
         ("/journeys/{journey_id}/steps/{step_id}", StepItem(services), None),
+        ("/journeys/{journey_id}/validation", StepValidation(services), None),
         ("/health", Health(services), None),
         ("/openapi.json", OpenApiDocument(), None),
     ]

@@ -186,6 +186,11 @@ class Error(BaseModel):
     errors: list[FieldError] | None = None
 
 
+class Validation(BaseModel):
+    valid: bool
+    errors: list[FieldError]
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     database: str

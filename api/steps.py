@@ -74,6 +74,30 @@ class StepCollection:
         resp.media = {"data": steps_from_aggregate(outcome.journey)}
 
 
+class StepValidation:
+    """GET /journeys/{id}/validation: the graph problems activation would report, on request."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        query=schemas.TenantQuery,
+        resp=Response(HTTP_200=schemas.Validation, **errors(404)),
+        tags=["steps"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
+        """Whether the step graph is valid, listing every problem."""
+        database = self.services.database
+        journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
+        if journey is None:
+            raise NotFound(f"journey {journey_id} not found")
+        problems = journey_queries.journey_problems(database, journey_id, journey["triggerType"])
+        resp.media = {
+            "valid": not problems,
+            "errors": [{"field": p.field, "message": p.message} for p in problems],
+        }
+
+
 class StepItem:
     def __init__(self, services: Services) -> None:
         self.services = services

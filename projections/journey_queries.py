@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.errors import Problem
+from domain.graph import graph_problems
 from projections.database import Database, Row, from_json
+from projections.journeys import load_steps
 
 
 def journey_document(row: Row) -> dict[str, Any]:
@@ -60,7 +63,7 @@ def list_journeys(
     if trigger_type:
         statement += " AND trigger_type = ?"
         params.append(trigger_type)
-    statement += " ORDER BY created_at, id"
+    statement += " ORDER BY created_position"
     return [journey_document(row) for row in database.query(statement, params)]
 
 
@@ -94,3 +97,10 @@ def journey_counters(database: Database, journey_id: str) -> Row | None:
         "FROM journeys WHERE id = ?",
         (journey_id,),
     )
+
+
+def journey_problems(database: Database, journey_id: str, trigger_type: str) -> list[Problem]:
+    """What would stop the journey's current step graph from being activated."""
+    with database.transaction(commit=False) as cursor:
+        steps = load_steps(cursor, journey_id)
+    return graph_problems(steps, trigger_type)

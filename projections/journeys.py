@@ -61,9 +61,9 @@ class JourneysProjection(Projection):
             "active_enrollments BIGINT NOT NULL DEFAULT 0, "
             "activated_at TEXT, paused_at TEXT, resumed_at TEXT, archived_at TEXT, "
             "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
-            "version BIGINT NOT NULL, position BIGINT NOT NULL)",
+            "version BIGINT NOT NULL, position BIGINT NOT NULL, created_position BIGINT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS journeys_by_tenant "
-            "ON journeys (tenant_id, status, created_at, id)",
+            "ON journeys (tenant_id, created_position)",
             "CREATE INDEX IF NOT EXISTS journeys_by_trigger "
             "ON journeys (tenant_id, trigger_type, status)",
             "CREATE TABLE IF NOT EXISTS journey_steps ("
@@ -105,7 +105,8 @@ class JourneysProjection(Projection):
         cursor.execute(
             "INSERT INTO journeys (id, tenant_id, name, description, status, trigger_type, "
             "trigger_config, allow_reentry, timezone, created_by, created_at, updated_at, "
-            "version, position) VALUES (?, ?, ?, ?, 'DRAFT', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "version, position, created_position) "
+            "VALUES (?, ?, ?, ?, 'DRAFT', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.originator_id,
                 event.tenant_id,
@@ -119,6 +120,7 @@ class JourneysProjection(Projection):
                 iso(event.at),
                 iso(event.at),
                 event.originator_version,
+                position,
                 position,
             ),
         )

@@ -319,6 +319,15 @@ def test_only_draft_journeys_can_be_deleted(client: testing.TestClient) -> None:
     assert [j["id"] for j in listed] == [live["id"]]
 
 
+def test_a_valid_graph_is_shown_valid_before_activation(client: testing.TestClient) -> None:
+    journey = activatable_journey(client)
+
+    shown = client.simulate_get(f"/journeys/{journey['id']}/validation")
+
+    assert shown.json == {"valid": True, "errors": []}
+    assert client.simulate_post(f"/journeys/{journey['id']}/activate").status_code == 200
+
+
 def test_activation_needs_at_least_one_step(client: testing.TestClient) -> None:
     journey = create_journey(client)
 
@@ -346,9 +355,12 @@ def test_activation_lists_every_graph_problem(client: testing.TestClient) -> Non
     client.simulate_patch(f"/journeys/{jid}/steps/{loop['id']}", json={"nextStepId": send["id"]})
     add_step(client, jid, type="TRIGGER", name="Late trigger", config={})
 
+    shown = client.simulate_get(f"/journeys/{jid}/validation")
     result = client.simulate_post(f"/journeys/{jid}/activate")
 
     assert result.status_code == 409
+    assert shown.status_code == 200
+    assert shown.json == {"valid": False, "errors": result.json["errors"]}
     problems = {(e["field"], e["message"]) for e in result.json["errors"]}
     fields = {field for field, _ in problems}
     assert "steps[1].config.templateId" in fields

@@ -14,6 +14,7 @@ CONTRACT = {
     "/journeys/{journey_id}/steps": {"get", "post"},
     "/journeys/{journey_id}/steps/reorder": {"post"},
     "/journeys/{journey_id}/steps/{step_id}": {"patch", "delete"},
+    "/journeys/{journey_id}/validation": {"get"},
     "/health": {"get"},
 }
 
