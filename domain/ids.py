@@ -1,14 +1,16 @@
-"""Server-made ids: opaque, prefixed by type, and checked before any lookup."""
+"""Ids: server-made ones are opaque and prefixed by type; natural keys map to stable ids."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 IdFactory = Callable[[str], str]
 
 _PATTERN = re.compile(r"^(journey|step|enrollment)_[0-9a-f]{32}$")
+_NAMESPACE = uuid5(NAMESPACE_URL, "journeys")
 
 
 def random_id(prefix: str) -> str:
@@ -20,3 +22,25 @@ def is_id_of(kind: str, value: str) -> bool:
     """Whether `value` is shaped like an id of `kind` (so a malformed id is a plain 404)."""
     match = _PATTERN.match(value)
     return match is not None and match.group(1) == kind
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """The same id for the same natural key, so uniqueness is an optimistic-concurrency conflict."""
+    return f"{prefix}_{uuid5(_NAMESPACE, chr(31).join(parts)).hex}"
+
+
+def customer_id_for(tenant_id: str, customer_id: str) -> str:
+    return stable_id("customer", tenant_id, customer_id)
+
+
+def slot_id_for(journey_id: str, customer_id: str) -> str:
+    return stable_id("slot", journey_id, customer_id)
+
+
+def trigger_event_id_for(tenant_id: str, event_id: str) -> str:
+    return stable_id("event", tenant_id, event_id)
+
+
+def message_id_for(enrollment_id: str, step_id: str, attempt: int) -> str:
+    digest = hashlib.sha256(f"{enrollment_id}:{step_id}:{attempt}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"

@@ -12,7 +12,7 @@ from domain.aggregate import StrAggregate
 from domain.conditions import rule_problems
 from domain.errors import Conflict, Invalid, NotFound, Problem
 from domain.graph import graph_problems
-from domain.steps import STEP_TYPES, Step, allowed_successor_fields
+from domain.steps import STEP_TYPES, Step, allowed_successor_fields, content_problems
 
 DRAFT, ACTIVE, PAUSED, ARCHIVED = "DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"
 DETAIL_FIELDS = {
@@ -208,6 +208,11 @@ class Journey(StrAggregate):
                     code="STRUCTURE_LOCKED",
                 )
         updated = current.with_changes(changes)
+        if self.status != DRAFT:
+            # A live journey stays runnable: a content edit must itself be valid.
+            problems = content_problems(updated, f"steps[{self.steps.index(current) + 1}]")
+            if problems:
+                raise Invalid("the edit would leave the step unrunnable", problems)
         self._check_successors(updated, own_id=step_id)
         self._step_updated(step_id, changes, at)
         return updated

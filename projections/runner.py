@@ -149,12 +149,17 @@ class ProjectionRunner:
                 progress(applied)
 
     def rebuild(self, names: Sequence[str], progress: Callable[[int], object] | None = None) -> int:
-        """Empty the named read models, reset their tracking, and replay the whole log."""
+        """Drop and recreate the named read models, reset their tracking, replay the whole log.
+
+        Dropping (not just emptying) applies a changed table definition.
+        """
         with self.database.transaction() as cursor:
             for name in names:
                 projection = self.projections[name]
                 for table in projection.tables:
-                    cursor.execute(f"DELETE FROM {table}")
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in projection.create_statements(self.database.dialect):
+                    cursor.execute(statement)
                 cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?", (name,))
         return self.catch_up(progress)
 

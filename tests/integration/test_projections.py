@@ -129,3 +129,18 @@ def test_concurrent_commands_on_one_journey_all_land(
         (journey.id,),
     )
     assert [r["step_number"] for r in steps] == list(range(1, 9))
+
+
+def test_a_rebuild_recreates_tables_from_their_current_definition(
+    services: Services, clock: Clock
+) -> None:
+    write_history(services, clock, journeys=2)
+    services.runner.catch_up()
+    with services.database.transaction() as cursor:
+        cursor.execute("ALTER TABLE journeys ADD COLUMN stale_column TEXT")
+
+    services.runner.rebuild(["journeys"])
+
+    row = services.database.query("SELECT * FROM journeys")[0]
+    assert "stale_column" not in row
+    assert len(services.database.query("SELECT * FROM journeys")) == 2

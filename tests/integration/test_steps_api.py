@@ -218,8 +218,13 @@ def test_a_live_journey_allows_only_content_edits(client: testing.TestClient) ->
     assert renamed.status_code == 200
     assert template.status_code == 200
     assert template.json["config"]["templateId"] == "new_template"
+    emptied = client.simulate_patch(
+        f"{step_path}/{send['id']}", json={"config": {"channel": "EMAIL", "templateId": ""}}
+    )
+
     for refused in (channel, duration, successor, added, deleted, reordered):
         assert refused.status_code == 409
+    assert emptied.status_code == 422
     steps = _steps(client, jid)
     assert [s["id"] for s in steps] == [send["id"], wait["id"], end["id"]]
     assert steps[0]["name"] == "Hi again"

@@ -1,0 +1,27 @@
+"""When a WAIT ends: elapsed time for minutes and hours, wall-clock time for days and weeks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.durations import Duration
+
+_ELAPSED = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1)}
+_CALENDAR = {"days": 1, "weeks": 7}
+
+
+def wait_ends(start: datetime, duration: Duration, timezone: str) -> datetime:
+    """The UTC instant a WAIT begun at `start` ends, in the journey's time zone.
+
+    Days and weeks keep the local wall-clock time across DST changes (09:00 stays 09:00).
+    A local time that does not exist (the spring-forward gap) moves forward by the gap;
+    one that occurs twice (fall-back) resolves to its first occurrence.
+    """
+    if duration.unit in _ELAPSED:
+        return (start + duration.amount * _ELAPSED[duration.unit]).astimezone(UTC)
+    zone = ZoneInfo(timezone)
+    local = start.astimezone(zone).replace(tzinfo=None)
+    target = local + timedelta(days=duration.amount * _CALENDAR[duration.unit])
+    # fold=0: a gap time is read with the offset before the change, i.e. moved forward.
+    return target.replace(tzinfo=zone, fold=0).astimezone(UTC)
