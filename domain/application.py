@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import EnvType
 
+from domain.delivery import Channel, RetryPolicy
+from domain.enrolling import EnrollmentCommands
 from domain.errors import Conflict, NotFound
 from domain.ids import IdFactory, is_id_of, random_id
 from domain.journey import Journey, check_details
+from domain.ports import NoReadSide, ReadSide
 from domain.steps import Step
 
 Clock = Callable[[], datetime]
@@ -37,7 +40,7 @@ class Outcome:
     detail: Any = None
 
 
-class JourneysApplication(Application[str]):
+class JourneysApplication(EnrollmentCommands):
     name = "journeys"
     env = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "1000"}
 
@@ -46,10 +49,16 @@ class JourneysApplication(Application[str]):
         env: EnvType | None = None,
         clock: Clock = system_clock,
         new_id: IdFactory = random_id,
+        read_side: ReadSide | None = None,
+        channel: Channel | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(env)
         self.clock = clock
         self.new_id = new_id
+        self.read_side = read_side or NoReadSide()
+        self.channel = channel
+        self.retry = retry or RetryPolicy()
 
     # Queries on the write side (used by commands, never by GET endpoints) ------
 
@@ -111,7 +120,14 @@ class JourneysApplication(Application[str]):
         return self._change(journey_id, tenant_id, lambda j: j.resume(self.clock()))
 
     def archive(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.archive(self.clock()))
+        """Archive, then exit every ACTIVE enrollment (JOURNEY_ARCHIVED); detail is the count.
+
+        An enrollment the read side did not know of yet is exited by the engine when it
+        next looks at it, since the journey is then ARCHIVED.
+        """
+        archived = self._change(journey_id, tenant_id, lambda j: j.archive(self.clock()))
+        exited, position = self.exit_all(journey_id, "JOURNEY_ARCHIVED")
+        return Outcome(archived.journey, max(archived.position, position), exited)
 
     def delete_journey(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
         return self._change(journey_id, tenant_id, lambda j: j.delete(self.clock()))

@@ -1,4 +1,4 @@
-"""The `journeys` command: serve, api, projections status|rebuild|run."""
+"""The `journeys` command: serve, api, scheduler, tick, projections status|rebuild|run."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import argparse
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from api.context import Services
+from domain.application import system_clock
 from journeys.settings import SettingsError, database_url
-from journeys.wiring import build
+from journeys.wiring import System, build_system
 
 log = logging.getLogger("journeys")
+Loop = Callable[[threading.Event], None]
 
 
 def _add_database(parser: argparse.ArgumentParser) -> None:
@@ -26,18 +28,38 @@ def _add_database(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (Z or +hh:mm): {text!r}")
+    return parsed.astimezone(UTC)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="journeys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("serve", "the whole service in one process: API and projections"),
-        ("api", "the HTTP API alone (run projections in another process)"),
+        ("serve", "the whole service in one process: API, projections and scheduler"),
+        ("api", "the HTTP API alone (run `journeys scheduler` beside it)"),
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8080)
         command.add_argument("--threads", type=int, default=8)
+        command.add_argument("--interval", type=float, default=1.0,
+                             help="scheduler poll interval in seconds (serve)")
         _add_database(command)
+    scheduler = commands.add_parser(
+        "scheduler", help="the long-running loop: due waits, sends, trigger matching, projections"
+    )
+    scheduler.add_argument("--interval", type=float, default=1.0, help="poll interval, seconds")
+    _add_database(scheduler)
+    tick = commands.add_parser("tick", help="do every piece of work due at an instant, then exit")
+    tick.add_argument("--now", type=_instant, required=True, metavar="ISO-8601")
+    _add_database(tick)
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="action", required=True
     )
@@ -56,33 +78,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     try:
-        services = build(database_url(args.database))
+        system = build_system(database_url(args.database))
     except SettingsError as error:
         print(f"journeys: {error}", file=sys.stderr)
         return 2
+    runner = system.runner
+
+    def projections_loop(stop: threading.Event) -> None:
+        runner.run_forever(stop, interval=getattr(args, "interval", 0.2) if args.command ==
+                           "projections" else 0.2)
+
+    def scheduler_loop(stop: threading.Event) -> None:
+        system.scheduler.run_forever(stop, clock=system_clock, interval=args.interval)
+
     if args.command in ("serve", "api"):
         from journeys.server import serve
 
-        loops = []
-        if args.command == "serve":
-            loops.append(lambda stop: services.runner.run_forever(stop, interval=0.2))
-        serve(services, args.host, args.port, threads=args.threads, background=loops)
+        loops: list[Loop] = [projections_loop, scheduler_loop] if args.command == "serve" else []
+        serve(system.services, args.host, args.port, threads=args.threads, background=loops)
         return 0
+    if args.command == "scheduler":
+        from journeys.server import wait_for_signal
+
+        wait_for_signal(system.services, [projections_loop, scheduler_loop])
+        return 0
+    if args.command == "tick":
+        return _tick(system, args.now)
     if args.action == "status":
-        return _status(services)
+        return _status(system)
     if args.action == "rebuild":
-        return _rebuild(services, args.name)
+        return _rebuild(system, args.name)
     from journeys.server import wait_for_signal
 
-    def projections_loop(stop: threading.Event) -> None:
-        services.runner.run_forever(stop, interval=args.interval)
-
-    wait_for_signal(services, [projections_loop])
+    wait_for_signal(system.services, [projections_loop])
     return 0
 
 
-def _status(services: Services) -> int:
-    runner = services.runner
+def _tick(system: System, now: datetime) -> int:
+    totals = system.scheduler.tick(now)
+    print(f"tick {now.isoformat().replace('+00:00', 'Z')}: matched {totals.matched} events, "
+          f"advanced {totals.processed} enrollments, ended {totals.ended}, "
+          f"handed {totals.messages} messages to the channel")
+    system.services.app.close()
+    return 0
+
+
+def _status(system: System) -> int:
+    runner = system.runner
     head = runner.head()
     print(f"{'projection':<20} {'position':>12} {'head':>12} {'lag':>12}")
     for name, position in runner.positions().items():
@@ -90,8 +132,8 @@ def _status(services: Services) -> int:
     return 0
 
 
-def _rebuild(services: Services, name: str | None) -> int:
-    runner = services.runner
+def _rebuild(system: System, name: str | None) -> int:
+    runner = system.runner
     names = [name] if name else list(runner.projections)
     unknown = [n for n in names if n not in runner.projections]
     if unknown:

@@ -1,21 +1,95 @@
-"""Builds the application, the read models and the runner for one database."""
+"""Builds the application, the read models, the runner and the scheduler for one database."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
 
 from api.context import Services
 from domain.application import Clock, JourneysApplication, system_clock
+from domain.delivery import Channel, RetryPolicy
 from domain.ids import IdFactory, random_id
-from journeys.settings import store_for
+from journeys.settings import SettingsError, store_for
+from projections.customers import CustomersProjection
 from projections.database import Database, Dialect
+from projections.due_work import DueWorkProjection
+from projections.enrollments import EnrollmentsProjection
 from projections.journeys import JourneysProjection
+from projections.projection import Projection
+from projections.read_side import ReadModels
 from projections.runner import ProjectionRunner
+from scheduler.channels import LogChannel, WebhookChannel
+from scheduler.loop import Scheduler
 
 
-def projections() -> list[Any]:
+def projections() -> list[Projection]:
     """Every read model, in the order they are created and rebuilt."""
-    return [JourneysProjection()]
+    return [JourneysProjection(), EnrollmentsProjection(), CustomersProjection(),
+            DueWorkProjection()]
+
+
+def channel_from_environment() -> Channel:
+    """The deployment's delivery channel: JOURNEYS_CHANNEL=log (default) or webhook."""
+    kind = os.environ.get("JOURNEYS_CHANNEL", "log")
+    if kind == "log":
+        return LogChannel()
+    if kind == "webhook":
+        url = os.environ.get("JOURNEYS_WEBHOOK_URL")
+        secret = os.environ.get("JOURNEYS_WEBHOOK_SECRET")
+        if not url or not secret:
+            raise SettingsError("the webhook channel needs JOURNEYS_WEBHOOK_URL and "
+                                "JOURNEYS_WEBHOOK_SECRET")
+        timeout = float(os.environ.get("JOURNEYS_WEBHOOK_TIMEOUT", "10"))
+        return WebhookChannel(url, secret, timeout)
+    raise SettingsError(f"unknown JOURNEYS_CHANNEL {kind!r}: use log or webhook")
+
+
+def retry_from_environment() -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=int(os.environ.get("JOURNEYS_DELIVERY_MAX_ATTEMPTS", "5")),
+        base=timedelta(seconds=float(os.environ.get("JOURNEYS_DELIVERY_BACKOFF_SECONDS", "2"))),
+    )
+
+
+@dataclass
+class System:
+    """Everything one process may run: the API's services and the scheduler."""
+
+    services: Services
+    scheduler: Scheduler
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        return self.services.runner
+
+
+def build_system(
+    database_url: str,
+    clock: Clock = system_clock,
+    new_id: IdFactory = random_id,
+    consistency_timeout: float = 10.0,
+    channel: Channel | None = None,
+    retry: RetryPolicy | None = None,
+    lease: timedelta | None = None,
+) -> System:
+    store = store_for(database_url)
+    app = JourneysApplication(
+        env=store.env,
+        clock=clock,
+        new_id=new_id,
+        channel=channel or channel_from_environment(),
+        retry=retry or retry_from_environment(),
+    )
+    datastore = app.factory.datastore  # type: ignore[attr-defined]
+    database = Database(datastore, cast(Dialect, store.dialect))
+    runner = ProjectionRunner(app, database, projections())
+    runner.create_tables()
+    app.read_side = ReadModels(database, runner)
+    lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
+    scheduler = Scheduler(app, database, runner, lease=lease)
+    return System(Services(app, database, runner, consistency_timeout), scheduler)
 
 
 def build(
@@ -24,14 +98,4 @@ def build(
     new_id: IdFactory = random_id,
     consistency_timeout: float = 10.0,
 ) -> Services:
-    store = store_for(database_url)
-    app = JourneysApplication(env=store.env, clock=clock, new_id=new_id)
-    datastore = app.factory.datastore  # type: ignore[attr-defined]
-    database = Database(datastore, cast(Dialect, store.dialect))
-    runner = ProjectionRunner(app, database, projections())
-    runner.create_tables()
-    return Services(app, database, runner, consistency_timeout)
-
-
-def close(services: Services) -> None:
-    services.app.close()
+    return build_system(database_url, clock, new_id, consistency_timeout).services

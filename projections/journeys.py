@@ -6,6 +6,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from domain.enrollment import Enrollment
 from domain.journey import Journey
 from domain.steps import Step, successors
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
@@ -19,6 +20,12 @@ JOURNEY_COLUMNS = {
     "allow_reentry": "allow_reentry",
     "timezone": "timezone",
 }
+ENROLLMENT_COUNTERS = {
+    "Enrolled": "total_enrolled = total_enrolled + 1, active_enrollments = active_enrollments + 1",
+    "Completed": "total_completed = total_completed + 1, active_enrollments = active_enrollments - 1",
+    "Exited": "total_exited = total_exited + 1, active_enrollments = active_enrollments - 1",
+    "Failed": "total_failed = total_failed + 1, active_enrollments = active_enrollments - 1",
+}
 LIFECYCLE = {
     Journey.Activated: ("ACTIVE", "activated_at"),  # type: ignore[attr-defined]
     Journey.Paused: ("PAUSED", "paused_at"),  # type: ignore[attr-defined]
@@ -29,7 +36,7 @@ LIFECYCLE = {
 
 class JourneysProjection(Projection):
     name = "journeys"
-    tables = ("journey_steps", "journeys")
+    tables = ("journey_steps", "journeys", "journey_enrollments")
     topics = frozenset(
         get_topic(getattr(Journey, n))
         for n in (
@@ -45,7 +52,7 @@ class JourneysProjection(Projection):
             "StepRemoved",
             "StepsReordered",
         )
-    )
+    ) | frozenset(get_topic(getattr(Enrollment, n)) for n in ENROLLMENT_COUNTERS)
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         boolean = "BOOLEAN" if dialect == "postgres" else "INTEGER"
@@ -74,9 +81,16 @@ class JourneysProjection(Projection):
             "declared_next_step_no_id TEXT)",
             "CREATE INDEX IF NOT EXISTS journey_steps_by_journey "
             "ON journey_steps (journey_id, step_number)",
+            "CREATE TABLE IF NOT EXISTS journey_enrollments ("
+            "enrollment_id TEXT PRIMARY KEY, journey_id TEXT NOT NULL)",
         ]
 
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
+        if isinstance(event, Enrollment.Event):
+            # Counters: the journey row follows its enrollments. Enrollment events carry no
+            # journey id after Enrolled, so the enrollment's journey is looked up once.
+            self._count(cursor, event)
+            return
         journey_id = event.originator_id
         if isinstance(event, Journey.Created):
             self._created(cursor, event, position)
@@ -99,6 +113,24 @@ class JourneysProjection(Projection):
         cursor.execute(
             f"UPDATE journeys SET {assignments} WHERE id = ?", [*columns.values(), journey_id]
         )
+
+    @staticmethod
+    def _count(cursor: Cursor, event: Any) -> None:
+        name = type(event).__name__
+        if name == "Enrolled":
+            cursor.execute(
+                "INSERT INTO journey_enrollments (enrollment_id, journey_id) VALUES (?, ?)",
+                (event.originator_id, event.journey_id),
+            )
+            journey_id = event.journey_id
+        else:
+            row = cursor.execute(
+                "SELECT journey_id FROM journey_enrollments WHERE enrollment_id = ?",
+                (event.originator_id,),
+            ).fetchone()
+            assert row is not None, f"enrollment {event.originator_id} was never enrolled"
+            journey_id = row["journey_id"]
+        cursor.execute(f"UPDATE journeys SET {ENROLLMENT_COUNTERS[name]} WHERE id = ?", (journey_id,))
 
     @staticmethod
     def _created(cursor: Cursor, event: Any, position: int) -> None:

@@ -1,0 +1,406 @@
+"""Commands of the engine: customers, trigger events, enrollments, and running due steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError
+
+from domain.aggregate import StrAggregate
+from domain.conditions import evaluate
+from domain.customer import Customer
+from domain.delivery import Channel, RetryPolicy
+from domain.engine import advance
+from domain.enrollment import Enrollment
+from domain.enrollment_slot import EnrollmentSlot
+from domain.errors import Conflict, NotFound
+from domain.ids import customer_id_for, slot_id_for, stable_id, trigger_event_id_for
+from domain.journey import ACTIVE, Journey
+from domain.ports import NoReadSide, ReadSide
+from domain.trigger_event import TriggerEvent
+
+A = TypeVar("A", bound=StrAggregate)
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    tenant_id: str
+    event_type: str
+    customer_id: str
+    event_id: str | None
+    occurred_at: datetime | None
+    data: dict[str, Any]
+    customer: dict[str, Any] | None
+
+
+@dataclass
+class Ingested:
+    accepted: int = 0
+    duplicates: int = 0
+    position: int = 0
+
+
+@dataclass
+class Processed:
+    """What a pass of the engine did."""
+
+    enrollments: int = 0
+    ended: int = 0
+    messages: list[str] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    position: int = 0
+
+
+class _Batch:
+    """Aggregates loaded once per batch and saved together."""
+
+    def __init__(self, app: Application[str]) -> None:
+        self.app = app
+        self.loaded: dict[str, StrAggregate | None] = {}
+        self.touched: dict[str, StrAggregate] = {}
+
+    def get(self, aggregate_id: str) -> Any:
+        if aggregate_id not in self.loaded:
+            try:
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.loaded[aggregate_id] = None
+        return self.loaded[aggregate_id]
+
+    def add(self, aggregate: StrAggregate) -> None:
+        self.loaded[aggregate.id] = aggregate
+        self.touched[aggregate.id] = aggregate
+
+    def save(self) -> int:
+        if not self.touched:
+            return 0
+        recordings = self.app.save(*self.touched.values())
+        return max((r.notification.id for r in recordings), default=0)
+
+
+class EnrollmentCommands(Application[str]):
+    """Mixed into the application; needs `clock`, `new_id`, `read_side`, `channel`, `retry`."""
+
+    clock: Callable[[], datetime]
+    new_id: Callable[[str], str]
+    read_side: ReadSide = NoReadSide()
+    channel: Channel | None = None
+    retry: RetryPolicy = RetryPolicy()
+
+    def journey(self, journey_id: str, tenant_id: str | None = None) -> Journey:
+        raise NotImplementedError
+
+    # Customers -------------------------------------------------------------------
+
+    def customer(self, tenant_id: str, customer_id: str) -> Customer:
+        try:
+            found: Customer = self.repository.get(customer_id_for(tenant_id, customer_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"customer {customer_id} not found") from None
+        return found
+
+    def put_customer(
+        self,
+        tenant_id: str,
+        customer_id: str,
+        name: str | None,
+        email: str | None,
+        attributes: dict[str, Any],
+    ) -> tuple[Customer, int, bool]:
+        """Create or replace a profile; returns it, the log position, and whether it is new."""
+        for _attempt in range(5):
+            now = self.clock()
+            try:
+                customer = self.customer(tenant_id, customer_id)
+                customer.replace_profile(name, email, attributes, now)
+                created = False
+            except NotFound:
+                customer = Customer(
+                    tenant_id=tenant_id, customer_id=customer_id, name=name, email=email,
+                    attributes=attributes, at=now, id=customer_id_for(tenant_id, customer_id),  # type: ignore[call-arg]
+                )
+                created = True
+            try:
+                recordings = self.save(customer)
+            except RecordConflictError:
+                continue
+            return customer, max(r.notification.id for r in recordings), created
+        raise Conflict("the customer is being changed concurrently; try again", code="BUSY")
+
+    # Trigger events -----------------------------------------------------------------
+
+    def ingest(self, events: Sequence[IncomingEvent]) -> Ingested:
+        """Store trigger events durably; a repeated (tenant, eventId) is accepted and ignored."""
+        now = self.clock()
+        received: dict[str, TriggerEvent] = {}
+        duplicates = 0
+        for incoming in events:
+            aggregate_id = (
+                trigger_event_id_for(incoming.tenant_id, incoming.event_id)
+                if incoming.event_id is not None
+                else self.new_id("event")
+            )
+            if aggregate_id in received:
+                duplicates += 1
+                continue
+            received[aggregate_id] = TriggerEvent(
+                tenant_id=incoming.tenant_id,
+                event_type=incoming.event_type,
+                customer_id=incoming.customer_id,
+                event_id=incoming.event_id,
+                occurred_at=incoming.occurred_at or now,
+                data=incoming.data,
+                customer=incoming.customer,
+                at=now,
+                id=aggregate_id,  # type: ignore[call-arg]
+            )
+        result = Ingested(duplicates=duplicates)
+        try:
+            recordings = self.save(*received.values())
+            result.accepted = len(received)
+            result.position = max((r.notification.id for r in recordings), default=0)
+            return result
+        except RecordConflictError:
+            pass  # some were seen before: store the others one by one
+        for trigger in received.values():
+            try:
+                recordings = self.save(trigger)
+            except RecordConflictError:
+                result.duplicates += 1
+                continue
+            result.accepted += 1
+            result.position = max([result.position, *(r.notification.id for r in recordings)])
+        return result
+
+    def match(self, triggers: Iterable[Any]) -> int:
+        """Enroll customers from `TriggerEvent.Received` events; safe to run twice on the same.
+
+        Each enrollment's id derives from (journey, trigger event), and the customer's slot
+        refuses a second active enrollment, so replaying a batch enrolls no one twice.
+        """
+        triggers = list(triggers)
+        try:
+            return self._match(triggers)
+        except RecordConflictError:
+            return sum(self._match_each(trigger) for trigger in triggers)
+
+    def _match_each(self, trigger: Any) -> int:
+        try:
+            return self._match([trigger])
+        except RecordConflictError:
+            return 0
+
+    def _match(self, triggers: list[Any]) -> int:
+        batch = _Batch(self)
+        candidates: dict[tuple[str, str], list[str]] = {}
+        enrolled = 0
+        for trigger in triggers:
+            key = (trigger.tenant_id, trigger.event_type)
+            if key not in candidates:
+                candidates[key] = self.read_side.journeys_triggered_by(*key)
+            if not candidates[key]:
+                continue
+            customer = self._customer_for(batch, trigger)
+            profile = {**customer.profile(), **trigger.data}
+            for journey_id in candidates[key]:
+                journey: Journey | None = batch.get(journey_id)
+                if journey is None or journey.status != ACTIVE or journey.trigger_type != trigger.event_type:
+                    continue
+                conditions = journey.trigger_config.get("conditions") or []
+                if not evaluate(conditions, "AND", profile)[0]:
+                    continue
+                enrollment_id = stable_id("enrollment", journey_id, trigger.originator_id)
+                source = {"type": "event", "eventId": trigger.event_id,
+                          "triggerEventId": trigger.originator_id}
+                if self._enroll(batch, journey, customer, enrollment_id, source, trigger.at):
+                    enrolled += 1
+        batch.save()
+        return enrolled
+
+    def _customer_for(self, batch: _Batch, trigger: Any) -> Customer:
+        customer: Customer | None = batch.get(customer_id_for(trigger.tenant_id, trigger.customer_id))
+        profile = trigger.customer or {}
+        if customer is None:
+            customer = Customer(
+                tenant_id=trigger.tenant_id, customer_id=trigger.customer_id,
+                name=profile.get("name"), email=profile.get("email"),
+                attributes=dict(profile.get("attributes") or {}), at=trigger.at,
+                id=customer_id_for(trigger.tenant_id, trigger.customer_id),  # type: ignore[call-arg]
+            )
+            batch.add(customer)
+        elif profile:
+            customer.merge_profile(profile.get("name"), profile.get("email"),
+                                   dict(profile.get("attributes") or {}), trigger.at)
+            batch.add(customer)
+        return customer
+
+    def _enroll(
+        self,
+        batch: _Batch,
+        journey: Journey,
+        customer: Customer,
+        enrollment_id: str,
+        source: dict[str, Any],
+        at: datetime,
+        refusal_is_error: bool = False,
+    ) -> bool:
+        """Claim the customer's slot and start an enrollment; False if the slot refuses
+        (or the slot's Conflict, when `refusal_is_error`)."""
+        slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer.customer_id))
+        if slot is None:
+            slot = EnrollmentSlot(journey_id=journey.id, customer_id=customer.customer_id,
+                                  enrollment_id=enrollment_id, at=at,
+                                  id=slot_id_for(journey.id, customer.customer_id))  # type: ignore[call-arg]
+        else:
+            try:
+                slot.claim(enrollment_id, journey.allow_reentry, at)
+            except Conflict:
+                if refusal_is_error:
+                    raise
+                return False
+        enrollment = Enrollment(
+            journey_id=journey.id, tenant_id=journey.tenant_id, customer_id=customer.customer_id,
+            source=source, first_step_id=journey.steps[0].id if journey.steps else None, at=at,
+            id=enrollment_id,  # type: ignore[call-arg]
+        )
+        batch.add(slot)
+        batch.add(enrollment)
+        return True
+
+    # Enrollments by hand ---------------------------------------------------------------
+
+    def enroll(
+        self, journey_id: str, customer_id: str, tenant_id: str | None = None
+    ) -> tuple[Enrollment, int]:
+        """Manual enrollment: the trigger's conditions do not apply; unknown customers are made."""
+        for _attempt in range(5):
+            journey = self.journey(journey_id, tenant_id)
+            if journey.status != ACTIVE:
+                raise Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
+                               code="JOURNEY_NOT_ACTIVE")
+            batch = _Batch(self)
+            now = self.clock()
+            customer: Customer | None = batch.get(customer_id_for(journey.tenant_id, customer_id))
+            if customer is None:
+                customer = Customer(tenant_id=journey.tenant_id, customer_id=customer_id,
+                                    name=None, email=None, attributes={}, at=now,
+                                    id=customer_id_for(journey.tenant_id, customer_id))  # type: ignore[call-arg]
+                batch.add(customer)
+            enrollment_id = self.new_id("enrollment")
+            self._enroll(batch, journey, customer, enrollment_id, {"type": "manual"}, now,
+                         refusal_is_error=True)
+            try:
+                position = batch.save()
+            except RecordConflictError:
+                continue
+            enrollment: Enrollment = batch.touched[enrollment_id]  # type: ignore[assignment]
+            return enrollment, position
+        raise Conflict("the customer is being enrolled concurrently; try again", code="BUSY")
+
+    def exit_customer(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> int:
+        """Exit the customer's ACTIVE enrollment (reason MANUAL); NotFound if there is none."""
+        journey = self.journey(journey_id, tenant_id)
+        for _attempt in range(5):
+            batch = _Batch(self)
+            slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer_id))
+            if slot is None or slot.active_enrollment_id is None:
+                raise NotFound(f"customer {customer_id} has no active enrollment in {journey_id}")
+            enrollment: Enrollment = batch.get(slot.active_enrollment_id)
+            now = self.clock()
+            enrollment.exit("MANUAL", now)
+            slot.release(enrollment.id, now)
+            batch.add(enrollment)
+            batch.add(slot)
+            try:
+                return batch.save()
+            except RecordConflictError:
+                continue
+        raise Conflict("the enrollment is being changed concurrently; try again", code="BUSY")
+
+    def exit_all(self, journey_id: str, reason: str, batch_size: int = 200) -> tuple[int, int]:
+        """Exit every ACTIVE enrollment the read side knows of; returns (count, position)."""
+        exited, position = 0, 0
+        ids = self.read_side.active_enrollment_ids(journey_id)
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            for _attempt in range(5):
+                batch = _Batch(self)
+                now = self.clock()
+                count = 0
+                for enrollment_id in chunk:
+                    enrollment: Enrollment | None = batch.get(enrollment_id)
+                    if enrollment is None or not enrollment.is_active:
+                        continue
+                    enrollment.exit(reason, now)
+                    self._release(batch, enrollment, now)
+                    batch.add(enrollment)
+                    count += 1
+                try:
+                    position = max(position, batch.save())
+                except RecordConflictError:
+                    continue
+                exited += count
+                break
+        return exited, position
+
+    def _release(self, batch: _Batch, enrollment: Enrollment, at: datetime) -> None:
+        slot: EnrollmentSlot | None = batch.get(slot_id_for(enrollment.journey_id,
+                                                            enrollment.customer_id))
+        if slot is not None:
+            slot.release(enrollment.id, at)
+            batch.add(slot)
+
+    # Running due steps -----------------------------------------------------------------
+
+    def process(self, enrollment_ids: Sequence[str], now: datetime) -> Processed:
+        """Run every due step of these enrollments at `now`, saving them in one transaction.
+
+        If another process saved one of them meanwhile, each is retried on its own.
+        """
+        try:
+            return self._process(enrollment_ids, now)
+        except RecordConflictError:
+            result = Processed()
+            for enrollment_id in enrollment_ids:
+                try:
+                    one = self._process([enrollment_id], now)
+                except RecordConflictError:
+                    continue
+                result.enrollments += one.enrollments
+                result.ended += one.ended
+                result.messages += one.messages
+                result.changed |= one.changed
+                result.position = max(result.position, one.position)
+            return result
+
+    def _process(self, enrollment_ids: Sequence[str], now: datetime) -> Processed:
+        if self.channel is None:
+            raise RuntimeError("no delivery channel configured")
+        batch = _Batch(self)
+        result = Processed()
+        for enrollment_id in enrollment_ids:
+            enrollment: Enrollment | None = batch.get(enrollment_id)
+            if enrollment is None or not enrollment.is_active:
+                continue
+            journey: Journey = batch.get(enrollment.journey_id)
+            customer: Customer = batch.get(customer_id_for(enrollment.tenant_id,
+                                                           enrollment.customer_id))
+            progress = advance(enrollment, journey, customer, now, self.channel, self.retry)
+            if not progress.changed:
+                continue
+            batch.add(enrollment)
+            result.enrollments += 1
+            result.changed.add(enrollment.id)
+            result.messages += progress.messages
+            if progress.customer_changed:
+                batch.add(customer)
+            if progress.ended:
+                result.ended += 1
+                self._release(batch, enrollment, now)
+        result.position = batch.save()
+        return result
+

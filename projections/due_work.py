@@ -1,0 +1,99 @@
+"""The due-work index the scheduler polls: one row per ACTIVE enrollment, by due time.
+
+Rows are claimed with a lease (`claimed_until`, wall-clock time) so that several
+schedulers never hand the same enrollment to the engine at once: PostgreSQL claims with
+`FOR UPDATE SKIP LOCKED`, SQLite under its single-writer lock. A row changed by a new
+event is unclaimed again, since the work it describes is new.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from domain.enrollment import Enrollment
+from projections.database import Cursor, Database, Dialect, iso
+from projections.projection import Projection
+
+E = Enrollment
+
+
+class DueWorkProjection(Projection):
+    name = "due_work"
+    tables = ("due_work",)
+    topics = frozenset(get_topic(getattr(E, n)) for n in (
+        "Enrolled", "StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
+        "Completed", "Exited", "Failed"))
+
+    def create_statements(self, dialect: Dialect) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS due_work ("
+            "enrollment_id TEXT PRIMARY KEY, journey_id TEXT NOT NULL, due_at TEXT NOT NULL, "
+            "kind TEXT NOT NULL, claimed_until TEXT)",
+            "CREATE INDEX IF NOT EXISTS due_work_by_due_at ON due_work (due_at)",
+            "CREATE INDEX IF NOT EXISTS due_work_by_journey ON due_work (journey_id)",
+        ]
+
+    def apply(self, cursor: Cursor, event: Any, position: int) -> None:
+        name = type(event).__name__
+        if name in ("Completed", "Exited", "Failed"):
+            cursor.execute("DELETE FROM due_work WHERE enrollment_id = ?", (event.originator_id,))
+            return
+        if name == "Enrolled":
+            cursor.execute(
+                "INSERT INTO due_work (enrollment_id, journey_id, due_at, kind) "
+                "VALUES (?, ?, ?, 'advance')",
+                (event.originator_id, event.journey_id, iso(event.at)),
+            )
+            return
+        due, kind = {
+            "StepCompleted": (event.at, "advance"),
+            "WaitStarted": (getattr(event, "until", None), "wait"),
+            "MessageRequested": (event.at, "send"),
+            "DeliveryFailed": (getattr(event, "retry_at", None), "send"),
+        }[name]
+        cursor.execute(
+            "UPDATE due_work SET due_at = ?, kind = ?, claimed_until = NULL WHERE enrollment_id = ?",
+            (iso(due), kind, event.originator_id),
+        )
+
+
+def claim_due(
+    database: Database, now: datetime, lease_until: datetime, wall_now: datetime, limit: int
+) -> list[str]:
+    """Claim up to `limit` enrollments with work due at `now` (logical time).
+
+    Work of PAUSED journeys is held; every enrollment of an ARCHIVED journey is due (the
+    engine exits it). Claims of other schedulers are respected until their lease ends.
+    """
+    lock = " FOR UPDATE OF d SKIP LOCKED" if database.dialect == "postgres" else ""
+    statement = (
+        "UPDATE due_work SET claimed_until = ? WHERE enrollment_id IN ("
+        "SELECT d.enrollment_id FROM due_work d JOIN journeys j ON j.id = d.journey_id "
+        "WHERE ((j.status = 'ACTIVE' AND d.due_at <= ?) OR j.status = 'ARCHIVED') "
+        "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
+        f"ORDER BY d.due_at LIMIT ?{lock}) RETURNING enrollment_id"
+    )
+    with database.transaction() as cursor:
+        rows = cursor.execute(
+            statement, (iso(lease_until), iso(now), iso(wall_now), limit)
+        ).fetchall()
+    return [row["enrollment_id"] for row in rows]
+
+
+def release_claims(database: Database, enrollment_ids: list[str]) -> None:
+    """Give back claims on work that turned out not to be due (so it is not held a lease long)."""
+    if not enrollment_ids:
+        return
+    with database.transaction() as cursor:
+        cursor.executemany(
+            "UPDATE due_work SET claimed_until = NULL WHERE enrollment_id = ?",
+            [(i,) for i in enrollment_ids],
+        )
+
+
+def next_due(database: Database) -> str | None:
+    row = database.query_one("SELECT MIN(due_at) AS due FROM due_work")
+    return None if row is None else row["due"]

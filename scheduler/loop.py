@@ -1,0 +1,99 @@
+"""The scheduler: trigger matching, due steps and sends, in batches, driven by a clock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from domain.application import JourneysApplication
+from projections.database import Database
+from projections.due_work import claim_due, release_claims
+from projections.runner import ProjectionRunner
+from scheduler.matcher import TriggerMatcher
+
+log = logging.getLogger("journeys.scheduler")
+
+
+def wall_clock() -> datetime:
+    """Real time, for claim leases only (the engine's time is the scheduler's clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Totals:
+    matched: int = 0
+    processed: int = 0
+    ended: int = 0
+    messages: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        app: JourneysApplication,
+        database: Database,
+        runner: ProjectionRunner,
+        batch_size: int = 200,
+        lease: timedelta = timedelta(seconds=30),
+        lease_clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.app = app
+        self.database = database
+        self.runner = runner
+        self.matcher = TriggerMatcher(app, database)
+        self.batch_size = batch_size
+        self.lease = lease
+        self.lease_clock = lease_clock
+
+    def run_once(self, now: datetime, totals: Totals, project: Callable[[], object]) -> bool:
+        """One round: match triggers, bring read models up, run a batch of due work.
+
+        True when the round changed something (so another round may find more to do).
+        """
+        matched = self.matcher.run_once()
+        totals.matched += matched
+        project()
+        wall = self.lease_clock()
+        claimed = claim_due(self.database, now, wall + self.lease, wall, self.batch_size)
+        changed = 0
+        if claimed:
+            result = self.app.process(claimed, now)
+            totals.processed += result.enrollments
+            totals.ended += result.ended
+            totals.messages += len(result.messages)
+            changed = len(result.changed)
+            unchanged = [i for i in claimed if i not in result.changed]
+            if unchanged:
+                # Work that was not due after all (a stale row): give the claims back.
+                release_claims(self.database, unchanged)
+        return bool(matched or changed)
+
+    def tick(self, now: datetime) -> Totals:
+        """Do every piece of work due at `now`, let the read models catch up, and return."""
+        totals = Totals()
+        while self.run_once(now, totals, self.runner.catch_up):
+            pass
+        self.runner.catch_up()
+        return totals
+
+    def run_forever(
+        self, stop: threading.Event, clock: Callable[[], datetime], interval: float = 1.0
+    ) -> None:
+        """Poll for work every `interval` seconds; keep going while there is work."""
+        totals = Totals()
+
+        def project() -> None:
+            self.runner.wait_for(self.runner.head(), timeout=30)
+
+        while not stop.is_set():
+            try:
+                busy = self.run_once(clock(), totals, project)
+            except Exception:  # a failed round is logged and retried
+                log.exception("scheduler round failed; retrying")
+                busy = False
+                stop.wait(interval)
+            if not busy:
+                stop.wait(interval)
