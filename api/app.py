@@ -9,12 +9,14 @@ import falcon
 
 from api import errors
 from api.context import Services
+from api.customers import CustomerItem, Events
+from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
 from api.health import Health
 from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
 from api.openapi import OpenApiDocument, spec
 from api.steps import StepCollection, StepItem, StepValidation
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 class RequestGuard:
@@ -55,6 +57,7 @@ def create_app(
 
     lifecycle = JourneyLifecycle(services)
     steps = StepCollection(services)
+    events = Events(services)
     routes: list[tuple[str, Any, str | None]] = [
         ("/journeys", JourneyCollection(services), None),
         ("/journeys/{journey_id}", JourneyItem(services), None),
@@ -66,6 +69,12 @@ def create_app(
         ("/journeys/{journey_id}/steps/reorder", steps, "reorder"),
         ("/journeys/{journey_id}/steps/{step_id}", StepItem(services), None),
         ("/journeys/{journey_id}/validation", StepValidation(services), None),
+        ("/journeys/{journey_id}/enrollments", EnrollmentCollection(services), None),
+        ("/journeys/{journey_id}/enrollments/{key}", EnrollmentItem(services), None),
+        ("/journeys/{journey_id}/stats", JourneyStats(services), None),
+        ("/customers/{customer_id}", CustomerItem(services), None),
+        ("/events", events, None),
+        ("/events/batch", events, "batch"),
         ("/health", Health(services), None),
         ("/openapi.json", OpenApiDocument(), None),
     ]

@@ -13,7 +13,7 @@ from api.errors import ApiError
 from api.openapi import errors, spec
 from api.representations import journey_from_aggregate
 from domain.errors import NotFound, Problem
-from projections import journey_queries
+from projections import enrollment_queries, journey_queries
 
 INCLUDES = frozenset({"steps", "enrollments"})
 UPDATE_FIELDS = {
@@ -103,7 +103,8 @@ class JourneyItem:
         if "steps" in includes:
             document["steps"] = journey_queries.journey_steps(database, journey_id)
         if "enrollments" in includes:
-            document["enrollments"] = []
+            page = enrollment_queries.list_enrollments(database, journey_id, None, 0, 25)
+            document["enrollments"] = page["data"]
         resp.media = document
 
     @spec.validate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.conditions import OPERATORS
 from domain.steps import STEP_TYPES
@@ -87,6 +87,48 @@ class ListJourneysQuery(Query):
     triggerType: str | None = None
 
 
+class Enroll(Request):
+    customerId: Token
+
+
+class CustomerProfile(Request):
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class PutCustomer(CustomerProfile):
+    tenantId: Token
+
+
+class TriggerEventIn(Request):
+    tenantId: Token
+    type: Name
+    customerId: Token
+    eventId: Token | None = None
+    occurredAt: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    customer: CustomerProfile | None = None
+
+
+class EventBatch(Request):
+    events: list[TriggerEventIn] = Field(min_length=1, max_length=1000)
+
+
+EnrollmentStatus = Literal["ACTIVE", "COMPLETED", "EXITED", "FAILED"]
+
+
+class ListEnrollmentsQuery(Query):
+    status: EnrollmentStatus | None = None
+    skip: int = Field(default=0, ge=0, le=10_000_000)
+    take: int = Field(default=25, ge=1, le=500)
+    tenantId: Token | None = None
+
+
+class CustomerQuery(Query):
+    tenantId: Token
+
+
 class GetJourneyQuery(Query):
     include: str | None = Field(default=None, description="Comma-separated: steps, enrollments")
     tenantId: Token | None = None
@@ -137,7 +179,7 @@ class Journey(BaseModel):
 
 class JourneyDetail(Journey):
     steps: list[Step] | None = None
-    enrollments: list[dict[str, Any]] | None = None
+    enrollments: list[EnrollmentItem] | None = None
 
 
 class JourneyList(BaseModel):
@@ -189,6 +231,100 @@ class Error(BaseModel):
 class Validation(BaseModel):
     valid: bool
     errors: list[FieldError]
+
+
+class EnrollmentItem(BaseModel):
+    id: str
+    customerId: str
+    customerName: str | None
+    customerEmail: str | None
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    currentStepName: str | None
+    waitingUntil: str | None
+    enrolledAt: str
+
+
+class PageMeta(BaseModel):
+    total: int
+    skip: int
+    take: int
+
+
+class EnrollmentPage(BaseModel):
+    data: list[EnrollmentItem]
+    meta: PageMeta
+
+
+class Enrolled(BaseModel):
+    id: str
+    journeyId: str
+    customerId: str
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    enrolledAt: str
+
+
+class HistoryItem(BaseModel):
+    stepId: str
+    stepName: str | None
+    stepNumber: int | None
+    status: Literal["ACTIVE", "COMPLETED", "FAILED", "SKIPPED"]
+    startedAt: str
+    completedAt: str | None = None
+    branch: str | None = None
+    variant: int | None = None
+    messageId: str | None = None
+    waitingUntil: str | None = None
+    outcome: dict[str, Any]
+
+
+class EnrollmentDetail(BaseModel):
+    id: str
+    journeyId: str
+    customerId: str
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    waitingUntil: str | None
+    enrolledAt: str
+    endedAt: str | None
+    reason: str | None
+    source: dict[str, Any]
+    steps: list[HistoryItem]
+
+
+class Customer(BaseModel):
+    customerId: str
+    tenantId: str
+    name: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    createdAt: str
+    updatedAt: str
+
+
+class Accepted(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class StepStats(BaseModel):
+    stepId: str
+    stepNumber: int
+    name: str
+    type: StepType
+    entered: int
+    completed: int
+    failed: int
+    waiting: int
+    branches: dict[str, int] | None = None
+    variants: list[dict[str, Any]] | None = None
+
+
+class JourneyStats(BaseModel):
+    journeyId: str
+    totals: dict[str, int]
+    steps: list[StepStats]
 
 
 class Health(BaseModel):

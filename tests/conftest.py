@@ -15,7 +15,8 @@ from falcon import testing
 
 from api.app import create_app
 from api.context import Services
-from journeys.wiring import build
+from journeys.wiring import System, build_system
+from scheduler.channels import LogChannel
 
 POSTGRES_URL = os.environ.get(
     "JOURNEYS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/journeys_test"
@@ -90,27 +91,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def services(database_url: str, clock: Clock) -> Iterator[Services]:
-    built = build(database_url, clock=clock, consistency_timeout=10.0)
+def channel() -> LogChannel:
+    """The default channel; it remembers what it was handed."""
+    return LogChannel()
+
+
+@pytest.fixture
+def system(database_url: str, clock: Clock, channel: LogChannel) -> Iterator[System]:
+    built = build_system(database_url, clock=clock, consistency_timeout=10.0, channel=channel)
     yield built
-    built.app.close()
+    built.services.app.close()
+
+
+@pytest.fixture
+def services(system: System) -> Services:
+    return system.services
 
 
 @dataclass
 class Running:
     services: Services
     client: testing.TestClient
+    system: System
 
 
 @pytest.fixture
-def running(services: Services) -> Iterator[Running]:
+def running(system: System, services: Services) -> Iterator[Running]:
     """The API with its projection runner following the log in a thread, as in `serve`."""
     stop = threading.Event()
     thread = threading.Thread(
         target=services.runner.run_forever, args=(stop,), kwargs={"interval": 0.05}, daemon=True
     )
     thread.start()
-    yield Running(services, testing.TestClient(create_app(services)))
+    yield Running(services, testing.TestClient(create_app(services)), system)
     stop.set()
     services.runner.nudge()
     thread.join(timeout=10)

@@ -135,7 +135,7 @@ def test_unknown_and_malformed_ids_are_a_404(running: Running, journey_id: str) 
 
 def test_oversized_bodies_are_a_413(running: Running, draft: dict[str, Any]) -> None:
     head = running.services.runner.head()
-    huge = {**JOURNEY, "description": "x" * (2 * 1024 * 1024)}
+    huge = {**JOURNEY, "description": "x" * (6 * 1024 * 1024)}
 
     result = running.client.simulate_post("/journeys", json=huge)
 

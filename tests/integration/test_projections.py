@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from api.context import Services
-from journeys.wiring import build
+from journeys.wiring import build_system
 from projections.database import Database
 from tests.conftest import Clock
 
@@ -74,7 +74,7 @@ def test_positions_reach_the_head_and_report_lag(services: Services, clock: Cloc
 def test_two_runners_on_one_database_apply_each_event_once(
     services: Services, clock: Clock, database_url: str
 ) -> None:
-    other = build(database_url, clock=clock)
+    other = build_system(database_url, clock=clock).services
     try:
         for runner in (services.runner, other.runner):
             runner.batch_size = 7

@@ -1,0 +1,96 @@
+"""Customer profiles and trigger events."""
+
+from __future__ import annotations
+
+import falcon
+from spectree import Response
+
+from api import schemas
+from api.context import Services
+from api.openapi import errors, spec
+from domain.enrolling import IncomingEvent
+from domain.errors import NotFound
+from projections.customers import get_customer
+
+
+class CustomerItem:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        json=schemas.PutCustomer,
+        resp=Response(HTTP_200=schemas.Customer, HTTP_201=schemas.Customer,
+                      **errors(400, 409, 413, 422)),
+        tags=["customers"],
+    )
+    def on_put(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        """Create or replace a tenant's customer profile."""
+        body: schemas.PutCustomer = req.context.json
+        _check_customer_id(customer_id)
+        _, position, created = self.services.app.put_customer(
+            body.tenantId, customer_id, body.name, body.email, body.attributes
+        )
+        self.services.settle(position)
+        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        resp.media = get_customer(self.services.database, body.tenantId, customer_id)
+
+    @spec.validate(
+        query=schemas.CustomerQuery,
+        resp=Response(HTTP_200=schemas.Customer, **errors(404, 422)),
+        tags=["customers"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        """A tenant's customer profile."""
+        query: schemas.CustomerQuery = req.context.query
+        document = get_customer(self.services.database, query.tenantId, customer_id)
+        if document is None:
+            raise NotFound(f"customer {customer_id} not found")
+        resp.media = document
+
+
+def _check_customer_id(customer_id: str) -> None:
+    if not 1 <= len(customer_id) <= 128:
+        raise NotFound("customer ids are 1 to 128 characters")
+
+
+def _incoming(event: schemas.TriggerEventIn) -> IncomingEvent:
+    return IncomingEvent(
+        tenant_id=event.tenantId,
+        event_type=event.type,
+        customer_id=event.customerId,
+        event_id=event.eventId,
+        occurred_at=event.occurredAt,
+        data=event.data,
+        customer=event.customer.model_dump() if event.customer else None,
+    )
+
+
+class Events:
+    """POST /events and /events/batch: 202 once the events are durable."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        json=schemas.TriggerEventIn,
+        resp=Response(HTTP_202=schemas.Accepted, **errors(400, 413, 422)),
+        tags=["events"],
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Take one trigger event; a repeated eventId (per tenant) is accepted and ignored."""
+        self._ingest(resp, [req.context.json])
+
+    @spec.validate(
+        json=schemas.EventBatch,
+        resp=Response(HTTP_202=schemas.Accepted, **errors(400, 413, 422)),
+        tags=["events"],
+    )
+    def on_post_batch(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Take up to 1,000 trigger events in one durable write."""
+        body: schemas.EventBatch = req.context.json
+        self._ingest(resp, body.events)
+
+    def _ingest(self, resp: falcon.Response, events: list[schemas.TriggerEventIn]) -> None:
+        result = self.services.app.ingest([_incoming(e) for e in events])
+        resp.status = falcon.HTTP_202
+        resp.media = {"accepted": result.accepted, "duplicates": result.duplicates}

@@ -1,0 +1,121 @@
+"""Enrollment resources: a journey's enrollments, one enrollment, exits, and step statistics."""
+
+from __future__ import annotations
+
+import falcon
+from spectree import Response
+
+from api import schemas
+from api.context import Services
+from api.journeys import tenant_of
+from api.openapi import errors, spec
+from domain.errors import NotFound
+from projections import enrollment_queries, journey_queries
+from projections.database import iso
+
+
+class EnrollmentCollection:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _journey(self, req: falcon.Request, journey_id: str) -> dict[str, object]:
+        journey = journey_queries.get_journey(self.services.database, journey_id, tenant_of(req))
+        if journey is None:
+            raise NotFound(f"journey {journey_id} not found")
+        return journey
+
+    @spec.validate(
+        query=schemas.ListEnrollmentsQuery,
+        resp=Response(HTTP_200=schemas.EnrollmentPage, **errors(404, 422)),
+        tags=["enrollments"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
+        """A page of the journey's enrollments, oldest first (enrolledAt, then id)."""
+        query: schemas.ListEnrollmentsQuery = req.context.query
+        self._journey(req, journey_id)
+        resp.media = enrollment_queries.list_enrollments(
+            self.services.database, journey_id, query.status, query.skip, query.take
+        )
+
+    @spec.validate(
+        json=schemas.Enroll,
+        query=schemas.TenantQuery,
+        resp=Response(HTTP_201=schemas.Enrolled, **errors(400, 404, 409, 413, 422)),
+        tags=["enrollments"],
+    )
+    def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
+        """Enroll a customer by hand (created if unknown; trigger conditions do not apply)."""
+        body: schemas.Enroll = req.context.json
+        app = self.services.app
+        enrollment, position = app.enroll(journey_id, body.customerId, tenant_of(req))
+        self.services.settle(position)
+        journey = app.journey(journey_id)
+        numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
+        resp.status = falcon.HTTP_201
+        resp.location = f"/journeys/{journey_id}/enrollments/{enrollment.id}"
+        resp.media = {
+            "id": enrollment.id,
+            "journeyId": journey_id,
+            "customerId": enrollment.customer_id,
+            "status": enrollment.status,
+            "currentStepNumber": numbers.get(enrollment.current_step_id or ""),
+            "enrolledAt": iso(enrollment.enrolled_at),
+        }
+
+
+class EnrollmentItem:
+    """GET by enrollment id; DELETE by customer id (the contract's exit)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        query=schemas.TenantQuery,
+        resp=Response(HTTP_200=schemas.EnrollmentDetail, **errors(404)),
+        tags=["enrollments"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
+               key: str) -> None:
+        """One enrollment with every step it entered and what each decided."""
+        database = self.services.database
+        document = (journey_queries.get_journey(database, journey_id, tenant_of(req))
+                    and enrollment_queries.get_enrollment(database, journey_id, key))
+        if not document:
+            raise NotFound(f"enrollment {key} not found in journey {journey_id}")
+        resp.media = document
+
+    @spec.validate(
+        query=schemas.TenantQuery,
+        resp=Response("HTTP_204", **errors(404)),
+        tags=["enrollments"],
+    )
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
+                  key: str) -> None:
+        """Exit the customer `key`'s ACTIVE enrollment (reason MANUAL)."""
+        position = self.services.app.exit_customer(journey_id, key, tenant_of(req))
+        self.services.settle(position)
+        resp.status = falcon.HTTP_204
+
+
+class JourneyStats:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        query=schemas.TenantQuery,
+        resp=Response(HTTP_200=schemas.JourneyStats, **errors(404)),
+        tags=["enrollments"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
+        """Per step: entered, completed, failed, waiting; yes/no per CONDITION; SPLIT variants."""
+        database = self.services.database
+        journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
+        if journey is None:
+            raise NotFound(f"journey {journey_id} not found")
+        resp.media = {
+            "journeyId": journey_id,
+            "totals": {key: journey[key] for key in ("totalEnrolled", "totalCompleted",
+                                                     "totalExited", "totalFailed",
+                                                     "activeEnrollments")},
+            "steps": enrollment_queries.journey_stats(database, journey_id),
+        }
