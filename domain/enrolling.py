@@ -136,7 +136,7 @@ class EnrollmentCommands(Application[str]):
     def ingest(self, events: Sequence[IncomingEvent]) -> Ingested:
         """Store trigger events durably; a repeated (tenant, eventId) is accepted and ignored."""
         now = self.clock()
-        received: dict[str, TriggerEvent] = {}
+        received: dict[str, IncomingEvent] = {}
         duplicates = 0
         for incoming in events:
             aggregate_id = (
@@ -147,7 +147,11 @@ class EnrollmentCommands(Application[str]):
             if aggregate_id in received:
                 duplicates += 1
                 continue
-            received[aggregate_id] = TriggerEvent(
+            received[aggregate_id] = incoming
+
+        def received_event(aggregate_id: str) -> TriggerEvent:
+            incoming = received[aggregate_id]
+            return TriggerEvent(
                 tenant_id=incoming.tenant_id,
                 event_type=incoming.event_type,
                 customer_id=incoming.customer_id,
@@ -158,17 +162,18 @@ class EnrollmentCommands(Application[str]):
                 at=now,
                 id=aggregate_id,  # type: ignore[call-arg]
             )
+
         result = Ingested(duplicates=duplicates)
         try:
-            recordings = self.save(*received.values())
+            recordings = self.save(*(received_event(i) for i in received))
             result.accepted = len(received)
             result.position = max((r.notification.id for r in recordings), default=0)
             return result
         except RecordConflictError:
-            pass  # some were seen before: store the others one by one
-        for trigger in received.values():
+            pass  # some were seen before: store the others one by one, made afresh
+        for aggregate_id in received:
             try:
-                recordings = self.save(trigger)
+                recordings = self.save(received_event(aggregate_id))
             except RecordConflictError:
                 result.duplicates += 1
                 continue
