@@ -308,3 +308,49 @@ def test_bad_enrollment_and_event_input_is_refused(running: Running, clock: Cloc
     assert client.simulate_get("/customers/ada").status_code == 422
     assert client.simulate_get("/customers/ada", params={"tenantId": "t"}).status_code == 404
     assert running.services.runner.head() == 1 + 0, "only the journey was recorded"
+
+
+def test_fifty_concurrent_identical_triggers_give_one_enrollment(
+    running: Running, clock: Clock
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, scheduler = running.client, running.system.scheduler
+    clock.now = T0
+    jid = six_step_journey(client, allowReentry=True)["id"]
+    put_customer(client, "ada", membershipTier="Gold")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda _: client.simulate_post("/events", json={
+            "tenantId": "tenant_123", "type": "scl.member.created", "customerId": "ada"}),
+            range(50)))
+    assert {r.status_code for r in results} == {202}
+
+    def tick() -> None:
+        scheduler.tick(T0)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for future in [pool.submit(tick) for _ in range(3)]:
+            future.result()
+
+    page = enrollments(client, jid)
+    assert page["meta"]["total"] == 1
+    assert len(page["data"]) == 1
+    assert client.simulate_get(f"/journeys/{jid}").json["totalEnrolled"] == 1
+
+
+def test_fifty_concurrent_manual_enrollments_give_one(running: Running, clock: Clock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = running.client
+    clock.now = T0
+    jid = six_step_journey(client)["id"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda _: client.simulate_post(
+            f"/journeys/{jid}/enrollments", json={"customerId": "ada"}), range(50)))
+
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 1
+    assert set(codes) == {201, 409}
+    assert enrollments(client, jid)["meta"]["total"] == 1

@@ -1,0 +1,145 @@
+"""Webhook delivery to a local HTTP receiver: signed, idempotent, retried, and failing well."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from scheduler.channels import WebhookChannel
+from tests.conftest import Clock, Running
+from tests.integration.builders import add_step, create_journey
+
+SECRET = "s3cret"
+T0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """Answers each POST with the next scripted status (the last one repeats)."""
+
+    def __init__(self) -> None:
+        self.script: list[int] = [200]
+        self.requests: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                receiver.requests.append({
+                    "key": self.headers["Idempotency-Key"],
+                    "signed": hmac.compare_digest(expected,
+                                                  self.headers[WebhookChannel.SIGNATURE_HEADER]),
+                    "body": json.loads(body),
+                })
+                index = min(len(receiver.requests) - 1, len(receiver.script) - 1)
+                self.send_response(receiver.script[index])
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.server.shutdown()
+
+
+@pytest.fixture
+def channel(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> WebhookChannel:
+    monkeypatch.setenv("JOURNEYS_DELIVERY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("JOURNEYS_DELIVERY_BACKOFF_SECONDS", "60")
+    return WebhookChannel(receiver.url, SECRET, timeout=2)
+
+
+def send_journey(running: Running) -> str:
+    client = running.client
+    jid = create_journey(client)["id"]
+    add_step(client, jid, type="SEND", name="Hello", config={"channel": "EMAIL",
+                                                            "templateId": "hello"})
+    add_step(client, jid, type="END", name="Done")
+    assert client.simulate_post(f"/journeys/{jid}/activate").status_code == 200
+    assert client.simulate_post(f"/journeys/{jid}/enrollments",
+                                json={"customerId": "ada"}).status_code == 201
+    return jid
+
+
+def only_enrollment(running: Running, jid: str) -> dict[str, Any]:
+    page = running.client.simulate_get(f"/journeys/{jid}/enrollments").json
+    detail: dict[str, Any] = running.client.simulate_get(
+        f"/journeys/{jid}/enrollments/{page['data'][0]['id']}").json
+    return detail
+
+
+def test_transient_failures_are_retried_with_the_same_message_id(
+    running: Running, receiver: Receiver, clock: Clock
+) -> None:
+    clock.now = T0
+    receiver.script = [500, 503, 200]
+    jid = send_journey(running)
+    scheduler = running.system.scheduler
+
+    scheduler.tick(T0)
+    assert only_enrollment(running, jid)["steps"][0]["outcome"]["attempts"] == 1
+    scheduler.tick(T0 + timedelta(seconds=59))
+    assert len(receiver.requests) == 1, "the retry waits for its backoff"
+    scheduler.tick(T0 + timedelta(seconds=60))
+    scheduler.tick(T0 + timedelta(seconds=180))
+
+    assert [r["key"] for r in receiver.requests] == [receiver.requests[0]["key"]] * 3
+    assert all(r["signed"] for r in receiver.requests)
+    assert [r["body"]["attempt"] for r in receiver.requests] == [1, 2, 3]
+    body = receiver.requests[0]["body"]
+    assert (body["templateId"], body["channel"], body["customerId"]) == ("hello", "EMAIL", "ada")
+    detail = only_enrollment(running, jid)
+    assert detail["status"] == "COMPLETED"
+    assert detail["steps"][0]["messageId"] == receiver.requests[0]["key"]
+
+
+def test_a_4xx_fails_the_step_and_the_enrollment_with_the_reason(
+    running: Running, receiver: Receiver, clock: Clock
+) -> None:
+    clock.now = T0
+    receiver.script = [422]
+    jid = send_journey(running)
+
+    running.system.scheduler.tick(T0)
+
+    detail = only_enrollment(running, jid)
+    assert detail["status"] == "FAILED"
+    assert "failed permanently: HTTP 422" in detail["reason"]
+    assert detail["steps"][0]["status"] == "FAILED"
+    assert len(receiver.requests) == 1
+    journey = running.client.simulate_get(f"/journeys/{jid}").json
+    assert (journey["totalFailed"], journey["activeEnrollments"]) == (1, 0)
+    stats = running.client.simulate_get(f"/journeys/{jid}/stats").json["steps"]
+    assert stats[0]["failed"] == 1
+
+
+def test_exhausted_retries_fail_the_enrollment(
+    running: Running, receiver: Receiver, clock: Clock
+) -> None:
+    clock.now = T0
+    receiver.script = [503]
+    jid = send_journey(running)
+
+    for minutes in (0, 1, 3, 10):
+        running.system.scheduler.tick(T0 + timedelta(minutes=minutes))
+
+    detail = only_enrollment(running, jid)
+    assert detail["status"] == "FAILED"
+    assert "after 3 attempts: HTTP 503" in detail["reason"]
+    assert len(receiver.requests) == 3
