@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
 from domain.customer import Customer
-from projections.database import Cursor, Database, Dialect, from_json, iso, to_json
-from projections.projection import Projection
+from projections.database import Cursor, Database, Dialect, Row, from_json, iso, to_json
+from projections.projection import Item, Projection
 
 
 class CustomersProjection(Projection):
@@ -27,24 +28,33 @@ class CustomersProjection(Projection):
             "updated_at TEXT NOT NULL, UNIQUE (tenant_id, customer_id))",
         ]
 
-    def apply(self, cursor: Cursor, event: Any, position: int) -> None:
-        if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
-            cursor.execute(
-                "INSERT INTO customers (id, tenant_id, customer_id, name, email, attributes, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (event.originator_id, event.tenant_id, event.customer_id, event.name, event.email,
-                 to_json(event.attributes), iso(event.at), iso(event.at)),
-            )
-            return
-        columns: dict[str, Any] = {"attributes": to_json(event.attributes),
-                                   "updated_at": iso(event.at)}
-        if not isinstance(event, Customer.AttributesUpdated):  # type: ignore[attr-defined]
-            columns.update(name=event.name, email=event.email)
-        assignments = ", ".join(f"{c} = ?" for c in columns)
-        cursor.execute(
-            f"UPDATE customers SET {assignments} WHERE id = ?",
-            [*columns.values(), event.originator_id],
+    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
+        """Each profile's last state in the batch is written once."""
+        new: dict[str, Row] = {}
+        changed: dict[str, Row] = {}
+        for event, _position in items:
+            if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
+                new[event.originator_id] = {
+                    "id": event.originator_id, "tenant_id": event.tenant_id,
+                    "customer_id": event.customer_id, "name": event.name, "email": event.email,
+                    "attributes": event.attributes, "created_at": iso(event.at),
+                    "updated_at": iso(event.at)}
+                continue
+            row = new.get(event.originator_id) or changed.setdefault(event.originator_id, {})
+            row.update(attributes=event.attributes, updated_at=iso(event.at))
+            if not isinstance(event, Customer.AttributesUpdated):  # type: ignore[attr-defined]
+                row.update(name=event.name, email=event.email)
+        cursor.executemany(
+            "INSERT INTO customers (id, tenant_id, customer_id, name, email, attributes, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r["id"], r["tenant_id"], r["customer_id"], r["name"], r["email"],
+              to_json(r["attributes"]), r["created_at"], r["updated_at"]) for r in new.values()],
         )
+        for customer_id, row in changed.items():
+            assignments = ", ".join(f"{c} = ?" for c in row)
+            values = [to_json(v) if c == "attributes" else v for c, v in row.items()]
+            cursor.execute(f"UPDATE customers SET {assignments} WHERE id = ?",
+                           [*values, customer_id])
 
 
 def customer_document(row: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, overload
 
 Dialect = Literal["sqlite", "postgres"]
 Row = dict[str, Any]
@@ -19,6 +19,14 @@ Row = dict[str, Any]
 
 class _Datastore(Protocol):
     def transaction(self, *, commit: bool) -> Any: ...
+
+
+@overload
+def iso(instant: datetime) -> str: ...
+
+
+@overload
+def iso(instant: None) -> None: ...
 
 
 def iso(instant: datetime | None) -> str | None:

@@ -8,6 +8,7 @@ event is unclaimed again, since the work it describes is new.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
 from projections.database import Cursor, Database, Dialect, iso
-from projections.projection import Projection
+from projections.projection import Item, Projection
 
 E = Enrollment
 
@@ -36,28 +37,45 @@ class DueWorkProjection(Projection):
             "CREATE INDEX IF NOT EXISTS due_work_by_journey ON due_work (journey_id)",
         ]
 
-    def apply(self, cursor: Cursor, event: Any, position: int) -> None:
-        name = type(event).__name__
-        if name in ("Completed", "Exited", "Failed"):
-            cursor.execute("DELETE FROM due_work WHERE enrollment_id = ?", (event.originator_id,))
-            return
-        if name == "Enrolled":
-            cursor.execute(
-                "INSERT INTO due_work (enrollment_id, journey_id, due_at, kind) "
-                "VALUES (?, ?, ?, 'advance')",
-                (event.originator_id, event.journey_id, iso(event.at)),
-            )
-            return
-        due, kind = {
-            "StepCompleted": (event.at, "advance"),
-            "WaitStarted": (getattr(event, "until", None), "wait"),
-            "MessageRequested": (event.at, "send"),
-            "DeliveryFailed": (getattr(event, "retry_at", None), "send"),
-        }[name]
-        cursor.execute(
-            "UPDATE due_work SET due_at = ?, kind = ?, claimed_until = NULL WHERE enrollment_id = ?",
-            (iso(due), kind, event.originator_id),
+    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
+        """Only each enrollment's last state in the batch is written."""
+        inserts: dict[str, list[Any]] = {}
+        updates: dict[str, list[Any]] = {}
+        deletes: set[str] = set()
+        for event, _position in items:
+            enrollment_id = event.originator_id
+            name = type(event).__name__
+            if name == "Enrolled":
+                inserts[enrollment_id] = [enrollment_id, event.journey_id, iso(event.at), "advance"]
+            elif name in ("Completed", "Exited", "Failed"):
+                if inserts.pop(enrollment_id, None) is None:
+                    deletes.add(enrollment_id)
+                updates.pop(enrollment_id, None)
+            else:
+                due, kind = _due(name, event)
+                if enrollment_id in inserts:
+                    inserts[enrollment_id][2:] = [due, kind]
+                else:
+                    updates[enrollment_id] = [due, kind, enrollment_id]
+        cursor.executemany(
+            "INSERT INTO due_work (enrollment_id, journey_id, due_at, kind) VALUES (?, ?, ?, ?)",
+            list(inserts.values()),
         )
+        cursor.executemany(
+            "UPDATE due_work SET due_at = ?, kind = ?, claimed_until = NULL WHERE enrollment_id = ?",
+            list(updates.values()),
+        )
+        cursor.executemany("DELETE FROM due_work WHERE enrollment_id = ?", [(i,) for i in deletes])
+
+
+def _due(name: str, event: Any) -> tuple[str | None, str]:
+    if name == "WaitStarted":
+        return iso(event.until), "wait"
+    if name == "MessageRequested":
+        return iso(event.at), "send"
+    if name == "DeliveryFailed":
+        return iso(event.retry_at), "send"
+    return iso(event.at), "advance"
 
 
 def claim_due(

@@ -1,30 +1,119 @@
 """The enrollments read model: `enrollments`, their step history, and per-step statistics.
 
 One projection owns all four tables because the statistics need the enrollment's current
-step when it leaves (an exit while waiting stops counting as waiting).
+step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
+in memory (the rows it touches are read once) and written back with a few `executemany`
+calls, so the cost per event is a dictionary update, not a round trip.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
-from projections.database import Cursor, Dialect, iso, to_json
-from projections.projection import Projection
+from projections.database import Cursor, Dialect, Row, iso, to_json
+from projections.projection import Item, Projection, select_in
 
-E = Enrollment
 EVENTS = ("Enrolled", "StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
           "Completed", "Exited", "Failed")
+ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
+                      "waiting_until", "enrolled_at", "ended_at", "reason", "source",
+                      "steps_entered", "position")
+HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_type", "status", "started_at",
+                   "completed_at", "outcome")
+STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
+
+
+class _Batch:
+    """The rows one batch touches, held in memory until it is written back."""
+
+    def __init__(self, cursor: Cursor, enrollment_ids: set[str]) -> None:
+        self.enrollments: dict[str, Row] = {
+            row["id"]: row for row in select_in(
+                cursor, "SELECT * FROM enrollments WHERE id IN ({marks})", enrollment_ids)
+        }
+        self.history: dict[tuple[str, int], Row] = {
+            (row["enrollment_id"], row["seq"]): row for row in select_in(
+                cursor,
+                "SELECT h.* FROM enrollment_steps h JOIN enrollments e "
+                "ON e.id = h.enrollment_id AND h.seq = e.steps_entered "
+                "WHERE e.id IN ({marks})",
+                enrollment_ids,
+            )
+        }
+        self.new_enrollments: set[str] = set()
+        self.new_history: set[tuple[str, int]] = set()
+        self.stats: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.variants: Counter[tuple[str, str, int]] = Counter()
+
+    def bump(self, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
+        self.stats[(journey_id, step_id)][column] += by
+
+    def enter(self, enrollment: Row, step_id: str, at: str) -> None:
+        enrollment["steps_entered"] += 1
+        key = (enrollment["id"], enrollment["steps_entered"])
+        self.history[key] = {"enrollment_id": key[0], "seq": key[1], "step_id": step_id,
+                             "step_type": None, "status": "ACTIVE", "started_at": at,
+                             "completed_at": None, "outcome": "{}"}
+        self.new_history.add(key)
+        self.bump(enrollment["journey_id"], step_id, "entered")
+
+    def current(self, enrollment: Row) -> Row:
+        return self.history[(enrollment["id"], enrollment["steps_entered"])]
+
+    def write(self, cursor: Cursor) -> None:
+        _insert_or_update(cursor, "enrollments", ENROLLMENT_COLUMNS, ("id",),
+                          self.enrollments, self.new_enrollments)
+        _insert_or_update(cursor, "enrollment_steps", HISTORY_COLUMNS, ("enrollment_id", "seq"),
+                          self.history, self.new_history)
+        columns = ", ".join(STAT_COLUMNS)
+        additions = ", ".join(f"{c} = step_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
+        cursor.executemany(
+            f"INSERT INTO step_stats (journey_id, step_id, {columns}) "
+            f"VALUES (?, ?, {', '.join('?' for _ in STAT_COLUMNS)}) "
+            f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {additions}",
+            [(*key, *(deltas[c] for c in STAT_COLUMNS)) for key, deltas in self.stats.items()],
+        )
+        cursor.executemany(
+            "INSERT INTO step_variant_stats (journey_id, step_id, variant, entered) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (journey_id, step_id, variant) "
+            "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
+            [(*key, count) for key, count in self.variants.items()],
+        )
+
+
+def _insert_or_update(
+    cursor: Cursor,
+    table: str,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: dict[Any, Row],
+    new: set[Any],
+) -> None:
+    cursor.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [[row[c] for c in columns] for key, row in rows.items() if key in new],
+    )
+    values = [c for c in columns if c not in keys]
+    cursor.executemany(
+        f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in values)} "
+        f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
+        [[*(row[c] for c in values), *(row[k] for k in keys)]
+         for key, row in rows.items() if key not in new],
+    )
 
 
 class EnrollmentsProjection(Projection):
     name = "enrollments"
     tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats")
-    topics = frozenset(get_topic(getattr(E, n)) for n in EVENTS)
+    topics = frozenset(get_topic(getattr(Enrollment, n)) for n in EVENTS)
 
     def create_statements(self, dialect: Dialect) -> list[str]:
+        stats = ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in STAT_COLUMNS)
         return [
             "CREATE TABLE IF NOT EXISTS enrollments ("
             "id TEXT PRIMARY KEY, journey_id TEXT NOT NULL, tenant_id TEXT NOT NULL, "
@@ -43,151 +132,100 @@ class EnrollmentsProjection(Projection):
             "step_type TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, completed_at TEXT, "
             "outcome TEXT NOT NULL, PRIMARY KEY (enrollment_id, seq))",
             "CREATE TABLE IF NOT EXISTS step_stats ("
-            "journey_id TEXT NOT NULL, step_id TEXT NOT NULL, "
-            "entered BIGINT NOT NULL DEFAULT 0, completed BIGINT NOT NULL DEFAULT 0, "
-            "failed BIGINT NOT NULL DEFAULT 0, waiting BIGINT NOT NULL DEFAULT 0, "
-            "branch_yes BIGINT NOT NULL DEFAULT 0, branch_no BIGINT NOT NULL DEFAULT 0, "
+            f"journey_id TEXT NOT NULL, step_id TEXT NOT NULL, {stats}, "
             "PRIMARY KEY (journey_id, step_id))",
             "CREATE TABLE IF NOT EXISTS step_variant_stats ("
             "journey_id TEXT NOT NULL, step_id TEXT NOT NULL, variant INTEGER NOT NULL, "
             "entered BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (journey_id, step_id, variant))",
         ]
 
-    def apply(self, cursor: Cursor, event: Any, position: int) -> None:
-        handler = getattr(self, "_" + type(event).__name__.lower())
-        handler(cursor, event, position)
+    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
+        enrolled_here = {e.originator_id for e, _ in items if type(e).__name__ == "Enrolled"}
+        batch = _Batch(cursor, {e.originator_id for e, _ in items} - enrolled_here)
+        for event, position in items:
+            name = type(event).__name__
+            if name == "Enrolled":
+                self._enrolled(batch, event, position)
+                continue
+            row = batch.enrollments[event.originator_id]
+            row["position"] = position
+            getattr(self, "_" + name.lower())(batch, row, event)
+        batch.write(cursor)
 
     # Events ----------------------------------------------------------------------
 
-    def _enrolled(self, cursor: Cursor, event: Any, position: int) -> None:
-        first = event.first_step_id
-        cursor.execute(
-            "INSERT INTO enrollments (id, journey_id, tenant_id, customer_id, status, "
-            "current_step_id, enrolled_at, source, steps_entered, position) "
-            "VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?)",
-            (event.originator_id, event.journey_id, event.tenant_id, event.customer_id, first,
-             iso(event.at), to_json(event.source), 1 if first else 0, position),
-        )
-        if first:
-            self._enter(cursor, event.originator_id, 1, first, event.at)
-            _bump(cursor, event.journey_id, first, "entered")
+    @staticmethod
+    def _enrolled(batch: _Batch, event: Any, position: int) -> None:
+        row: Row = {
+            "id": event.originator_id, "journey_id": event.journey_id,
+            "tenant_id": event.tenant_id, "customer_id": event.customer_id, "status": "ACTIVE",
+            "current_step_id": event.first_step_id, "waiting_until": None,
+            "enrolled_at": iso(event.at), "ended_at": None, "reason": None,
+            "source": to_json(event.source), "steps_entered": 0, "position": position,
+        }
+        batch.enrollments[row["id"]] = row
+        batch.new_enrollments.add(row["id"])
+        if event.first_step_id:
+            batch.enter(row, event.first_step_id, row["enrolled_at"])
 
-    def _stepcompleted(self, cursor: Cursor, event: Any, position: int) -> None:
-        row = self._row(cursor, event.originator_id)
+    @staticmethod
+    def _stepcompleted(batch: _Batch, row: Row, event: Any) -> None:
         at = iso(event.at)
-        cursor.execute(
-            "UPDATE enrollment_steps SET status = 'COMPLETED', completed_at = ?, step_type = ?, "
-            "outcome = ? WHERE enrollment_id = ? AND seq = ?",
-            (at, event.step_type, to_json(event.outcome), event.originator_id,
-             row["steps_entered"]),
-        )
+        current = batch.current(row)
+        current.update(status="COMPLETED", completed_at=at, step_type=event.step_type,
+                       outcome=to_json(event.outcome))
         journey_id = row["journey_id"]
-        _bump(cursor, journey_id, event.step_id, "completed")
+        batch.bump(journey_id, event.step_id, "completed")
         if event.step_type == "WAIT":
-            _bump(cursor, journey_id, event.step_id, "waiting", -1)
+            batch.bump(journey_id, event.step_id, "waiting", -1)
         elif event.step_type == "CONDITION":
-            branch = "branch_yes" if event.outcome.get("branch") == "yes" else "branch_no"
-            _bump(cursor, journey_id, event.step_id, branch)
+            yes = event.outcome.get("branch") == "yes"
+            batch.bump(journey_id, event.step_id, "branch_yes" if yes else "branch_no")
         elif event.step_type == "SPLIT":
-            cursor.execute(
-                "INSERT INTO step_variant_stats (journey_id, step_id, variant, entered) "
-                "VALUES (?, ?, ?, 1) ON CONFLICT (journey_id, step_id, variant) "
-                "DO UPDATE SET entered = step_variant_stats.entered + 1",
-                (journey_id, event.step_id, event.outcome["variant"]),
-            )
-        entered = row["steps_entered"]
+            batch.variants[(journey_id, event.step_id, event.outcome["variant"])] += 1
+        row.update(current_step_id=event.next_step_id, waiting_until=None)
         if event.next_step_id:
-            entered += 1
-            self._enter(cursor, event.originator_id, entered, event.next_step_id, event.at)
-            _bump(cursor, journey_id, event.next_step_id, "entered")
-        cursor.execute(
-            "UPDATE enrollments SET current_step_id = ?, waiting_until = NULL, "
-            "steps_entered = ?, position = ? WHERE id = ?",
-            (event.next_step_id, entered, position, event.originator_id),
-        )
+            batch.enter(row, event.next_step_id, at)
 
-    def _waitstarted(self, cursor: Cursor, event: Any, position: int) -> None:
-        row = self._row(cursor, event.originator_id)
+    @staticmethod
+    def _waitstarted(batch: _Batch, row: Row, event: Any) -> None:
         until = iso(event.until)
-        self._outcome(cursor, row, {"waitingUntil": until})
-        _bump(cursor, row["journey_id"], event.step_id, "waiting")
-        cursor.execute(
-            "UPDATE enrollments SET waiting_until = ?, position = ? WHERE id = ?",
-            (until, position, event.originator_id),
-        )
-
-    def _messagerequested(self, cursor: Cursor, event: Any, position: int) -> None:
-        row = self._row(cursor, event.originator_id)
-        self._outcome(cursor, row, {"messageId": event.message_id, "channel": event.channel,
-                                    "templateId": event.template_id, "attempts": 0})
-
-    def _deliveryfailed(self, cursor: Cursor, event: Any, position: int) -> None:
-        row = self._row(cursor, event.originator_id)
-        self._outcome(cursor, row, {"messageId": event.message_id, "attempts": event.attempt,
-                                    "lastError": event.reason,
-                                    "retryAt": iso(event.retry_at)})
-
-    def _completed(self, cursor: Cursor, event: Any, position: int) -> None:
-        self._end(cursor, event, position, "COMPLETED", None)
-
-    def _exited(self, cursor: Cursor, event: Any, position: int) -> None:
-        self._end(cursor, event, position, "EXITED", event.reason)
-
-    def _failed(self, cursor: Cursor, event: Any, position: int) -> None:
-        self._end(cursor, event, position, "FAILED", event.reason)
-
-    # Helpers ---------------------------------------------------------------------
+        batch.current(row)["outcome"] = to_json({"waitingUntil": until})
+        batch.bump(row["journey_id"], event.step_id, "waiting")
+        row["waiting_until"] = until
 
     @staticmethod
-    def _row(cursor: Cursor, enrollment_id: str) -> dict[str, Any]:
-        row = cursor.execute(
-            "SELECT id, journey_id, steps_entered, current_step_id, waiting_until "
-            "FROM enrollments WHERE id = ?", (enrollment_id,)
-        ).fetchone()
-        assert row is not None, f"enrollment {enrollment_id} was never enrolled"
-        return row
+    def _messagerequested(batch: _Batch, row: Row, event: Any) -> None:
+        batch.current(row)["outcome"] = to_json({
+            "messageId": event.message_id, "channel": event.channel,
+            "templateId": event.template_id, "attempts": 0})
 
     @staticmethod
-    def _enter(cursor: Cursor, enrollment_id: str, seq: int, step_id: str, at: Any) -> None:
-        cursor.execute(
-            "INSERT INTO enrollment_steps (enrollment_id, seq, step_id, status, started_at, "
-            "outcome) VALUES (?, ?, ?, 'ACTIVE', ?, '{}')",
-            (enrollment_id, seq, step_id, iso(at)),
-        )
+    def _deliveryfailed(batch: _Batch, row: Row, event: Any) -> None:
+        batch.current(row)["outcome"] = to_json({
+            "messageId": event.message_id, "attempts": event.attempt, "lastError": event.reason,
+            "retryAt": iso(event.retry_at)})
+
+    def _completed(self, batch: _Batch, row: Row, event: Any) -> None:
+        self._end(batch, row, event, "COMPLETED", None)
+
+    def _exited(self, batch: _Batch, row: Row, event: Any) -> None:
+        self._end(batch, row, event, "EXITED", event.reason)
+
+    def _failed(self, batch: _Batch, row: Row, event: Any) -> None:
+        self._end(batch, row, event, "FAILED", event.reason)
 
     @staticmethod
-    def _outcome(cursor: Cursor, row: dict[str, Any], outcome: dict[str, Any]) -> None:
-        cursor.execute(
-            "UPDATE enrollment_steps SET outcome = ? WHERE enrollment_id = ? AND seq = ?",
-            (to_json(outcome), row["id"], row["steps_entered"]),
-        )
-
-    def _end(self, cursor: Cursor, event: Any, position: int, status: str,
-             reason: str | None) -> None:
-        enrollment_id = event.originator_id
-        row = self._row(cursor, enrollment_id)
+    def _end(batch: _Batch, row: Row, event: Any, status: str, reason: str | None) -> None:
         at = iso(event.at)
-        if row["current_step_id"] and status != "COMPLETED":
-            step_status = "FAILED" if status == "FAILED" else "SKIPPED"
-            cursor.execute(
-                "UPDATE enrollment_steps SET status = ?, completed_at = ? "
-                "WHERE enrollment_id = ? AND seq = ? AND status = 'ACTIVE'",
-                (step_status, at, enrollment_id, row["steps_entered"]),
-            )
+        step_id = row["current_step_id"]
+        if step_id and status != "COMPLETED":
+            current = batch.current(row)
+            if current["status"] == "ACTIVE":
+                current.update(status="FAILED" if status == "FAILED" else "SKIPPED",
+                               completed_at=at)
             if status == "FAILED":
-                _bump(cursor, row["journey_id"], row["current_step_id"], "failed")
+                batch.bump(row["journey_id"], step_id, "failed")
             if row["waiting_until"]:
-                _bump(cursor, row["journey_id"], row["current_step_id"], "waiting", -1)
-        cursor.execute(
-            "UPDATE enrollments SET status = ?, ended_at = ?, reason = ?, waiting_until = NULL, "
-            "position = ? WHERE id = ?",
-            (status, at, reason, position, enrollment_id),
-        )
-
-
-def _bump(cursor: Cursor, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
-    cursor.execute(
-        f"INSERT INTO step_stats (journey_id, step_id, {column}) VALUES (?, ?, ?) "
-        f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {column} = step_stats.{column} + ?",
-        (journey_id, step_id, by, by),
-    )
+                batch.bump(row["journey_id"], step_id, "waiting", -1)
+        row.update(status=status, ended_at=at, reason=reason, waiting_until=None)

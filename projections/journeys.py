@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -10,7 +12,7 @@ from domain.enrollment import Enrollment
 from domain.journey import Journey
 from domain.steps import Step, successors
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
-from projections.projection import Projection
+from projections.projection import Item, Projection, select_in
 
 JOURNEY_COLUMNS = {
     "name": "name",
@@ -21,10 +23,10 @@ JOURNEY_COLUMNS = {
     "timezone": "timezone",
 }
 ENROLLMENT_COUNTERS = {
-    "Enrolled": "total_enrolled = total_enrolled + 1, active_enrollments = active_enrollments + 1",
-    "Completed": "total_completed = total_completed + 1, active_enrollments = active_enrollments - 1",
-    "Exited": "total_exited = total_exited + 1, active_enrollments = active_enrollments - 1",
-    "Failed": "total_failed = total_failed + 1, active_enrollments = active_enrollments - 1",
+    "Enrolled": (("total_enrolled", 1), ("active_enrollments", 1)),
+    "Completed": (("total_completed", 1), ("active_enrollments", -1)),
+    "Exited": (("total_exited", 1), ("active_enrollments", -1)),
+    "Failed": (("total_failed", 1), ("active_enrollments", -1)),
 }
 LIFECYCLE = {
     Journey.Activated: ("ACTIVE", "activated_at"),  # type: ignore[attr-defined]
@@ -85,12 +87,16 @@ class JourneysProjection(Projection):
             "enrollment_id TEXT PRIMARY KEY, journey_id TEXT NOT NULL)",
         ]
 
+    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
+        """Journey events one by one (they are few); enrollment counters summed per batch."""
+        counted = [(e, p) for e, p in items if isinstance(e, Enrollment.Event)]
+        for event, position in items:
+            if not isinstance(event, Enrollment.Event):
+                self.apply(cursor, event, position)
+        if counted:
+            self._count(cursor, [e for e, _ in counted])
+
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
-        if isinstance(event, Enrollment.Event):
-            # Counters: the journey row follows its enrollments. Enrollment events carry no
-            # journey id after Enrolled, so the enrollment's journey is looked up once.
-            self._count(cursor, event)
-            return
         journey_id = event.originator_id
         if isinstance(event, Journey.Created):
             self._created(cursor, event, position)
@@ -115,22 +121,29 @@ class JourneysProjection(Projection):
         )
 
     @staticmethod
-    def _count(cursor: Cursor, event: Any) -> None:
-        name = type(event).__name__
-        if name == "Enrolled":
-            cursor.execute(
-                "INSERT INTO journey_enrollments (enrollment_id, journey_id) VALUES (?, ?)",
-                (event.originator_id, event.journey_id),
-            )
-            journey_id = event.journey_id
-        else:
-            row = cursor.execute(
-                "SELECT journey_id FROM journey_enrollments WHERE enrollment_id = ?",
-                (event.originator_id,),
-            ).fetchone()
-            assert row is not None, f"enrollment {event.originator_id} was never enrolled"
-            journey_id = row["journey_id"]
-        cursor.execute(f"UPDATE journeys SET {ENROLLMENT_COUNTERS[name]} WHERE id = ?", (journey_id,))
+    def _count(cursor: Cursor, events: list[Any]) -> None:
+        """The journey row follows its enrollments. Only Enrolled names the journey, so the
+        enrollment-to-journey map (`journey_enrollments`) answers for the later events."""
+        journey_of = {e.originator_id: e.journey_id for e in events
+                      if type(e).__name__ == "Enrolled"}
+        cursor.executemany(
+            "INSERT INTO journey_enrollments (enrollment_id, journey_id) VALUES (?, ?)",
+            list(journey_of.items()),
+        )
+        unknown = {e.originator_id for e in events} - set(journey_of)
+        for row in select_in(cursor, "SELECT enrollment_id, journey_id FROM journey_enrollments "
+                             "WHERE enrollment_id IN ({marks})", unknown):
+            journey_of[row["enrollment_id"]] = row["journey_id"]
+        deltas: dict[str, Counter[str]] = defaultdict(Counter)
+        for event in events:
+            for column, delta in ENROLLMENT_COUNTERS[type(event).__name__]:
+                deltas[journey_of[event.originator_id]][column] += delta
+        columns = ("total_enrolled", "total_completed", "total_exited", "total_failed",
+                   "active_enrollments")
+        cursor.executemany(
+            f"UPDATE journeys SET {', '.join(f'{c} = {c} + ?' for c in columns)} WHERE id = ?",
+            [[*(delta[c] for c in columns), journey_id] for journey_id, delta in deltas.items()],
+        )
 
     @staticmethod
     def _created(cursor: Cursor, event: Any, position: int) -> None:

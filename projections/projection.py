@@ -1,15 +1,20 @@
-"""What a read model is: tables, the events it reads, and how each event changes its rows."""
+"""What a read model is: tables, the events it reads, and how a batch of events changes its rows."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from projections.database import Cursor, Dialect
+from projections.database import Cursor, Dialect, Row
+
+Item = tuple[Any, int]  # a domain event and its position in the log
+CHUNK = 500
 
 
 class Projection(ABC):
-    """A read model. The runner calls `apply` inside the transaction that moves its tracking."""
+    """A read model. The runner calls `apply_batch` inside the transaction that moves its
+    tracking, with the batch's events for this projection's topics, in log order."""
 
     name: str
     tables: tuple[str, ...]
@@ -19,6 +24,31 @@ class Projection(ABC):
     def create_statements(self, dialect: Dialect) -> list[str]:
         """DDL for the projection's tables and indexes (idempotent)."""
 
-    @abstractmethod
+    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
+        """Change the rows for a batch of events. By default, one event at a time."""
+        for event, position in items:
+            self.apply(cursor, event, position)
+
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
         """Change the rows for one domain event, at log position `position`."""
+        raise NotImplementedError
+
+
+def chunks(values: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def select_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[Row]:
+    """Run `statement`, whose `{in}` stands for a list of placeholders, over `values` in chunks."""
+    rows: list[Row] = []
+    for chunk in chunks(values):
+        marks = ", ".join("?" for _ in chunk)
+        rows += cursor.execute(statement.format(marks=marks), chunk).fetchall()
+    return rows

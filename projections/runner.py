@@ -117,15 +117,19 @@ class ProjectionRunner:
         self, position: int, projections: list[Projection], notifications: Sequence[Notification]
     ) -> None:
         last = notifications[-1].id
+        events: dict[int, Any] = {}
         with self.database.transaction() as cursor:
             for projection in projections:
                 self._move_tracking(cursor, projection.name, position, last)
-            for notification in notifications:
-                event = None
-                for projection in projections:
+            for projection in projections:
+                items = []
+                for notification in notifications:
                     if notification.topic in projection.topics:
-                        event = event or self.app.mapper.to_domain_event(notification)
-                        projection.apply(cursor, event, notification.id)
+                        if notification.id not in events:
+                            events[notification.id] = self.app.mapper.to_domain_event(notification)
+                        items.append((events[notification.id], notification.id))
+                if items:
+                    projection.apply_batch(cursor, items)
 
     @staticmethod
     def _move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> None:
