@@ -20,7 +20,7 @@ from domain.enrollment_slot import EnrollmentSlot
 from domain.errors import Conflict, NotFound
 from domain.ids import customer_id_for, slot_id_for, stable_id, trigger_event_id_for
 from domain.journey import ACTIVE, Journey
-from domain.ports import NoReadSide, ReadSide
+from domain.ports import AggregateLoader, NoReadSide, ReadSide
 from domain.trigger_event import TriggerEvent
 
 A = TypeVar("A", bound=StrAggregate)
@@ -58,10 +58,20 @@ class Processed:
 class _Batch:
     """Aggregates loaded once per batch and saved together."""
 
-    def __init__(self, app: Application[str]) -> None:
+    def __init__(self, app: Application[str], loader: AggregateLoader | None = None) -> None:
         self.app = app
+        self.loader = loader
         self.loaded: dict[str, StrAggregate | None] = {}
         self.touched: dict[str, StrAggregate] = {}
+
+    def preload(self, aggregate_ids: Iterable[str]) -> None:
+        """Load many aggregates in one query (when a bulk loader is wired in)."""
+        if self.loader is None:
+            return
+        wanted = [i for i in aggregate_ids if i not in self.loaded]
+        found = self.loader.load_many(wanted)
+        for aggregate_id in wanted:
+            self.loaded[aggregate_id] = found.get(aggregate_id)
 
     def get(self, aggregate_id: str) -> Any:
         if aggregate_id not in self.loaded:
@@ -88,6 +98,7 @@ class EnrollmentCommands(Application[str]):
     clock: Callable[[], datetime]
     new_id: Callable[[str], str]
     read_side: ReadSide = NoReadSide()
+    loader: AggregateLoader | None = None
     channel: Channel | None = None
     retry: RetryPolicy = RetryPolicy()
 
@@ -200,8 +211,17 @@ class EnrollmentCommands(Application[str]):
             return 0
 
     def _match(self, triggers: list[Any]) -> int:
-        batch = _Batch(self)
+        batch = _Batch(self, self.loader)
         candidates: dict[tuple[str, str], list[str]] = {}
+        for trigger in triggers:
+            key = (trigger.tenant_id, trigger.event_type)
+            if key not in candidates:
+                candidates[key] = self.read_side.journeys_triggered_by(*key)
+        batch.preload(
+            [customer_id_for(t.tenant_id, t.customer_id) for t in triggers]
+            + [slot_id_for(j, t.customer_id) for t in triggers
+               for j in candidates[(t.tenant_id, t.event_type)]]
+        )
         enrolled = 0
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
@@ -287,7 +307,7 @@ class EnrollmentCommands(Application[str]):
             if journey.status != ACTIVE:
                 raise Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
                                code="JOURNEY_NOT_ACTIVE")
-            batch = _Batch(self)
+            batch = _Batch(self, self.loader)
             now = self.clock()
             customer: Customer | None = batch.get(customer_id_for(journey.tenant_id, customer_id))
             if customer is None:
@@ -310,7 +330,7 @@ class EnrollmentCommands(Application[str]):
         """Exit the customer's ACTIVE enrollment (reason MANUAL); NotFound if there is none."""
         journey = self.journey(journey_id, tenant_id)
         for _attempt in range(5):
-            batch = _Batch(self)
+            batch = _Batch(self, self.loader)
             slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer_id))
             if slot is None or slot.active_enrollment_id is None:
                 raise NotFound(f"customer {customer_id} has no active enrollment in {journey_id}")
@@ -333,7 +353,8 @@ class EnrollmentCommands(Application[str]):
         for start in range(0, len(ids), batch_size):
             chunk = ids[start:start + batch_size]
             for _attempt in range(5):
-                batch = _Batch(self)
+                batch = _Batch(self, self.loader)
+                batch.preload(chunk)
                 now = self.clock()
                 count = 0
                 for enrollment_id in chunk:
@@ -385,8 +406,14 @@ class EnrollmentCommands(Application[str]):
     def _process(self, enrollment_ids: Sequence[str], now: datetime) -> Processed:
         if self.channel is None:
             raise RuntimeError("no delivery channel configured")
-        batch = _Batch(self)
+        batch = _Batch(self, self.loader)
         result = Processed()
+        batch.preload(enrollment_ids)
+        enrollments = [e for e in (batch.loaded.get(i) for i in enrollment_ids) if e is not None]
+        batch.preload(
+            [customer_id_for(e.tenant_id, e.customer_id) for e in enrollments]  # type: ignore[attr-defined]
+            + [slot_id_for(e.journey_id, e.customer_id) for e in enrollments]  # type: ignore[attr-defined]
+        )
         for enrollment_id in enrollment_ids:
             enrollment: Enrollment | None = batch.get(enrollment_id)
             if enrollment is None or not enrollment.is_active:

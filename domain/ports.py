@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 
 class ReadSide(Protocol):
@@ -12,6 +13,12 @@ class ReadSide(Protocol):
 
     def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
         """Ids of the tenant's ACTIVE journeys whose triggerType is `event_type`."""
+        ...
+
+
+class AggregateLoader(Protocol):
+    def load_many(self, aggregate_ids: Iterable[str]) -> dict[str, Any]:
+        """Current state of many aggregates at once; unknown ids are left out."""
         ...
 
 

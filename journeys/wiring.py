@@ -16,6 +16,7 @@ from projections.customers import CustomersProjection
 from projections.database import Database, Dialect
 from projections.due_work import DueWorkProjection
 from projections.enrollments import EnrollmentsProjection
+from projections.event_log import AggregateLoader
 from projections.journeys import JourneysProjection
 from projections.projection import Projection
 from projections.read_side import ReadModels
@@ -87,6 +88,7 @@ def build_system(
     runner = ProjectionRunner(app, database, projections())
     runner.create_tables()
     app.read_side = ReadModels(database, runner)
+    app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
     scheduler = Scheduler(app, database, runner, lease=lease)
     return System(Services(app, database, runner, consistency_timeout), scheduler)
