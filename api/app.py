@@ -36,6 +36,14 @@ class RequestGuard:
             )
 
 
+def _loads(text: str) -> Any:
+    """json.loads, with nesting too deep for the parser reported as malformed input."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     resp.content_type = falcon.MEDIA_JSON
     resp.text = json.dumps(error.to_dict())
@@ -48,8 +56,9 @@ def create_app(
     app.req_options.strip_url_path_trailing_slash = True
     # A JSON-only API: bodies sent without a content type (or as curl's default form
     # type) are read as JSON rather than refused.
-    json_handler = falcon.media.JSONHandler()
+    json_handler = falcon.media.JSONHandler(loads=_loads)
     app.req_options.default_media_type = falcon.MEDIA_JSON
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = json_handler
     app.req_options.media_handlers["text/plain"] = json_handler
     errors.register(app)

@@ -21,23 +21,33 @@ def _check_request(
     if error is not None:
         where = "query string" if error.title.endswith("Query") else "body"
         raise validation_error(error, where)
-    if req.content_length and _has_nul(req.get_media(default_when_empty=None)):
-        raise ApiError(
-            falcon.HTTP_422,
-            "VALIDATION_FAILED",
-            "the body is invalid",
-            [Problem("body", "text may not contain NUL (\\u0000) characters")],
-        )
+    if req.content_length:
+        problem = _unstorable(req.get_media(default_when_empty=None))
+        if problem:
+            raise ApiError(falcon.HTTP_422, "VALIDATION_FAILED", "the body is invalid",
+                           [Problem("body", problem)])
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+MAX_DEPTH = 32
+
+
+def _unstorable(document: Any) -> str | None:
+    """Why a parsed body could not be stored and replayed safely, if it could not:
+    NUL characters (PostgreSQL text cannot hold them) or nesting deeper than MAX_DEPTH."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "text may not contain NUL (\\u0000) characters"
+        elif isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 spec = SpecTree(

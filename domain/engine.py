@@ -8,7 +8,7 @@ makes the same decisions, at the same recorded times, as a punctual one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.calendar import wait_ends
@@ -34,7 +34,8 @@ class Progress:
 
 
 def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
+    """UTC with milliseconds and a Z, as every timestamp the API shows."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def advance(
@@ -155,8 +156,8 @@ def _deliver(
         enrollment_id=enrollment.id,
         step_id=step.id,
         customer_id=enrollment.customer_id,
-        channel=str(step.config.get("channel")),
-        template_id=str(step.config.get("templateId")),
+        channel=enrollment.message_channel,
+        template_id=enrollment.message_template_id,
         attempt=enrollment.attempt,
         customer={"name": customer.name, "email": customer.email,
                   "attributes": customer.attributes},

@@ -24,6 +24,7 @@ from domain.ports import AggregateLoader, NoReadSide, ReadSide
 from domain.trigger_event import TriggerEvent
 
 A = TypeVar("A", bound=StrAggregate)
+CONFLICT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,14 @@ class EnrollmentCommands(Application[str]):
             return sum(self._match_each(trigger) for trigger in triggers)
 
     def _match_each(self, trigger: Any) -> int:
-        try:
-            return self._match([trigger])
-        except RecordConflictError:
-            return 0
+        """One trigger on its own, reloading on conflict; a persistent conflict is raised, so
+        the matcher keeps its position and the trigger is matched in a later round."""
+        for _attempt in range(CONFLICT_ATTEMPTS - 1):
+            try:
+                return self._match([trigger])
+            except RecordConflictError:
+                continue
+        return self._match([trigger])
 
     def _match(self, triggers: list[Any]) -> int:
         batch = _Batch(self, self.loader)
@@ -225,9 +230,9 @@ class EnrollmentCommands(Application[str]):
         enrolled = 0
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
-            if key not in candidates:
-                candidates[key] = self.read_side.journeys_triggered_by(*key)
             if not candidates[key]:
+                if trigger.customer:
+                    self._customer_for(batch, trigger)  # the profile it carries is kept
                 continue
             customer = self._customer_for(batch, trigger)
             profile = {**customer.profile(), **trigger.data}

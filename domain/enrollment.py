@@ -74,6 +74,8 @@ class Enrollment(StrAggregate):
         self.pending = SEND
         self.due_at = at
         self.message_id = message_id
+        self.message_channel = channel
+        self.message_template_id = template_id
         self.attempt = 1
 
     @event("DeliveryFailed")

@@ -81,24 +81,36 @@ def _due(name: str, event: Any) -> tuple[str | None, str]:
 def claim_due(
     database: Database, now: datetime, lease_until: datetime, wall_now: datetime, limit: int
 ) -> list[str]:
-    """Claim up to `limit` enrollments with work due at `now` (logical time).
+    """Claim up to `limit` enrollments with work due at `now` (logical time), oldest first.
 
-    Work of PAUSED journeys is held; every enrollment of an ARCHIVED journey is due (the
-    engine exits it). Claims of other schedulers are respected until their lease ends.
+    Work of PAUSED journeys is held. Every enrollment of an ARCHIVED journey is claimable
+    whatever its due time (the engine exits it). Claims of other schedulers are respected
+    until their lease ends. Due work is found through the index on `due_at`, archived
+    journeys' work through the index on `journey_id`: never a scan of all enrollments.
     """
     lock = " FOR UPDATE OF d SKIP LOCKED" if database.dialect == "postgres" else ""
-    statement = (
-        "UPDATE due_work SET claimed_until = ? WHERE enrollment_id IN ("
+    claimable = "(d.claimed_until IS NULL OR d.claimed_until < ?)"
+    due = (
         "SELECT d.enrollment_id FROM due_work d JOIN journeys j ON j.id = d.journey_id "
-        "WHERE ((j.status = 'ACTIVE' AND d.due_at <= ?) OR j.status = 'ARCHIVED') "
-        "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
-        f"ORDER BY d.due_at LIMIT ?{lock}) RETURNING enrollment_id"
+        f"WHERE d.due_at <= ? AND j.status = 'ACTIVE' AND {claimable} "
+        f"ORDER BY d.due_at LIMIT ?{lock}"
     )
+    archived = (
+        "SELECT d.enrollment_id FROM due_work d JOIN journeys j ON j.id = d.journey_id "
+        f"WHERE j.status = 'ARCHIVED' AND {claimable} LIMIT ?{lock}"
+    )
+    claimed: list[str] = []
     with database.transaction() as cursor:
-        rows = cursor.execute(
-            statement, (iso(lease_until), iso(now), iso(wall_now), limit)
-        ).fetchall()
-    return [row["enrollment_id"] for row in rows]
+        for select, params in ((archived, (iso(wall_now),)), (due, (iso(now), iso(wall_now)))):
+            if len(claimed) >= limit:
+                break
+            rows = cursor.execute(
+                f"UPDATE due_work SET claimed_until = ? WHERE enrollment_id IN ({select}) "
+                "RETURNING enrollment_id",
+                (iso(lease_until), *params, limit - len(claimed)),
+            ).fetchall()
+            claimed += [row["enrollment_id"] for row in rows]
+    return claimed
 
 
 def release_claims(database: Database, enrollment_ids: list[str]) -> None:
@@ -111,7 +123,3 @@ def release_claims(database: Database, enrollment_ids: list[str]) -> None:
             [(i,) for i in enrollment_ids],
         )
 
-
-def next_due(database: Database) -> str | None:
-    row = database.query_one("SELECT MIN(due_at) AS due FROM due_work")
-    return None if row is None else row["due"]

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
-from projections.database import Cursor, Dialect, Row, iso, to_json
+from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
 from projections.projection import Item, Projection, select_in
 
 EVENTS = ("Enrolled", "StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
@@ -202,9 +202,11 @@ class EnrollmentsProjection(Projection):
 
     @staticmethod
     def _deliveryfailed(batch: _Batch, row: Row, event: Any) -> None:
-        batch.current(row)["outcome"] = to_json({
-            "messageId": event.message_id, "attempts": event.attempt, "lastError": event.reason,
-            "retryAt": iso(event.retry_at)})
+        current = batch.current(row)
+        outcome = {**from_json(current["outcome"]), "messageId": event.message_id,
+                   "attempts": event.attempt, "lastError": event.reason,
+                   "retryAt": iso(event.retry_at)}
+        current["outcome"] = to_json(outcome)
 
     def _completed(self, batch: _Batch, row: Row, event: Any) -> None:
         self._end(batch, row, event, "COMPLETED", None)

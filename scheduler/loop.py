@@ -43,7 +43,7 @@ class Scheduler:
         self.app = app
         self.database = database
         self.runner = runner
-        self.matcher = TriggerMatcher(app, database)
+        self.matcher = TriggerMatcher(app, database, lambda: runner.positions()["journeys"])
         self.batch_size = batch_size
         self.lease = lease
         self.lease_clock = lease_clock
@@ -53,6 +53,7 @@ class Scheduler:
 
         True when the round changed something (so another round may find more to do).
         """
+        project()  # the matcher needs the journeys read model up to the triggers it reads
         matched = self.matcher.run_once()
         totals.matched += matched
         project()

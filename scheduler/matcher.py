@@ -7,6 +7,9 @@ position replays the batch, which enrolls no one twice (see EnrollmentCommands.m
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 
@@ -14,14 +17,25 @@ from domain.application import JourneysApplication
 from domain.trigger_event import TriggerEvent
 from projections.database import Database
 
+log = logging.getLogger("journeys.matcher")
 NAME = "trigger_matcher"
 TOPIC = get_topic(TriggerEvent.Received)  # type: ignore[attr-defined]
 
 
 class TriggerMatcher:
-    def __init__(self, app: JourneysApplication, database: Database, batch_size: int = 500) -> None:
+    """`journeys_position` says how far the journeys read model has got: a trigger is matched
+    only once every journey change recorded before it is visible there."""
+
+    def __init__(
+        self,
+        app: JourneysApplication,
+        database: Database,
+        journeys_position: Callable[[], int],
+        batch_size: int = 500,
+    ) -> None:
         self.app = app
         self.database = database
+        self.journeys_position = journeys_position
         self.batch_size = batch_size
         recorder = app.recorder
         assert isinstance(recorder, ApplicationRecorder)
@@ -40,18 +54,27 @@ class TriggerMatcher:
         return int(row["position"]) if row else 0
 
     def run_once(self) -> int:
-        """Match one batch; returns how many trigger events it read."""
+        """Match one batch; returns how many trigger events it read.
+
+        The position moves past every notification read up to the head, trigger or not, so
+        the next poll never scans the engine's own events again.
+        """
         position = self.position()
-        notifications = self.recorder.select_notifications(
-            start=position + 1, limit=self.batch_size, topics=[TOPIC]
-        )
-        if not notifications:
+        head = min(self.recorder.max_notification_id() or 0, self.journeys_position())
+        if head <= position:
             return 0
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
-        self.app.match(events)
+        notifications = self.recorder.select_notifications(
+            start=position + 1, limit=self.batch_size, stop=head, topics=[TOPIC]
+        )
+        if notifications:
+            self.app.match([self.app.mapper.to_domain_event(n) for n in notifications])
+        reached = notifications[-1].id if len(notifications) == self.batch_size else head
         with self.database.transaction() as cursor:
-            cursor.execute(
-                "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ?",
-                (notifications[-1].id, NAME, position),
-            )
+            moved = cursor.execute(
+                "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ? "
+                "RETURNING position",
+                (reached, NAME, position),
+            ).fetchone()
+        if moved is None:
+            log.info("another matcher took the triggers after %s first", position)
         return len(notifications)

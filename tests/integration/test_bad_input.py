@@ -179,6 +179,23 @@ def test_nul_characters_in_the_url_are_a_400(running: Running, draft: dict[str, 
         _assert_refused(running, result, 400, head)
 
 
+def test_deeply_nested_json_is_refused_not_crashed_on(running: Running) -> None:
+    head = running.services.runner.head()
+    body = '{"tenantId": "t", "type": "x", "customerId": "c", "data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    result = running.client.simulate_post("/events", body=body,
+                                          headers={"Content-Type": "application/json"})
+
+    nested = {"tenantId": "t", "type": "x", "customerId": "c", "data": {"a": [[[[[[[[[[[[[[[[
+        [[[[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}
+    too_deep = running.client.simulate_post("/events", json=nested)
+
+    assert result.status_code == 400
+    assert too_deep.status_code == 422
+    assert too_deep.json["errors"][0]["message"] == "nested deeper than 32 levels"
+    assert running.services.runner.head() == head
+
+
 def test_repeated_query_parameters_are_a_422(running: Running) -> None:
     result = running.client.simulate_get("/journeys", query_string="tenantId=a&tenantId=b")
 
@@ -202,6 +219,14 @@ def test_no_field_value_produces_a_500(running: Running, draft: dict[str, Any]) 
                                             "nextStepYesId": sid, "nextStepNoId": sid}),
         ("PATCH", f"/journeys/{jid}/steps/{sid}", {"name": "n", "config": {}, "nextStepId": sid}),
         ("POST", f"/journeys/{jid}/steps/reorder", {"stepIds": [sid]}),
+        ("PUT", "/customers/ada", {"tenantId": "t", "name": "n", "email": "e",
+                                   "attributes": {"a": 1}}),
+        ("POST", "/events", {"tenantId": "t", "type": "x", "customerId": "c", "eventId": "e",
+                             "occurredAt": "2025-01-01T00:00:00Z", "data": {},
+                             "customer": {"name": "n"}}),
+        ("POST", "/events/batch", {"events": [{"tenantId": "t", "type": "x",
+                                               "customerId": "c"}]}),
+        ("POST", f"/journeys/{jid}/enrollments", {"customerId": "c"}),
     ]
     for method, path, template in targets:
         for field in template:

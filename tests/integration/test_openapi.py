@@ -15,6 +15,12 @@ CONTRACT = {
     "/journeys/{journey_id}/steps/reorder": {"post"},
     "/journeys/{journey_id}/steps/{step_id}": {"patch", "delete"},
     "/journeys/{journey_id}/validation": {"get"},
+    "/journeys/{journey_id}/enrollments": {"get", "post"},
+    "/journeys/{journey_id}/enrollments/{key}": {"get", "delete"},
+    "/journeys/{journey_id}/stats": {"get"},
+    "/customers/{customer_id}": {"get", "put"},
+    "/events": {"post"},
+    "/events/batch": {"post"},
     "/health": {"get"},
 }
 
