@@ -30,6 +30,16 @@ TRACKING_DDL = (
 )
 
 
+def move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> bool:
+    """Compare-and-set of a tracking row: False if someone else moved it from `expected`."""
+    moved = cursor.execute(
+        "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ? "
+        "RETURNING position",
+        (position, name, expected),
+    ).fetchone()
+    return moved is not None
+
+
 class TrackingMoved(Exception):
     """Another runner applied this batch first; ours is rolled back."""
 
@@ -133,12 +143,7 @@ class ProjectionRunner:
 
     @staticmethod
     def _move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> None:
-        moved = cursor.execute(
-            "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ? "
-            "RETURNING position",
-            (position, name, expected),
-        ).fetchone()
-        if moved is None:
+        if not move_tracking(cursor, name, expected, position):
             raise TrackingMoved(name)
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:

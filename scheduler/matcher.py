@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 from domain.application import JourneysApplication
 from domain.trigger_event import TriggerEvent
 from projections.database import Database
+from projections.runner import move_tracking
 
 log = logging.getLogger("journeys.matcher")
 NAME = "trigger_matcher"
@@ -70,11 +71,7 @@ class TriggerMatcher:
             self.app.match([self.app.mapper.to_domain_event(n) for n in notifications])
         reached = notifications[-1].id if len(notifications) == self.batch_size else head
         with self.database.transaction() as cursor:
-            moved = cursor.execute(
-                "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ? "
-                "RETURNING position",
-                (reached, NAME, position),
-            ).fetchone()
-        if moved is None:
+            moved = move_tracking(cursor, NAME, position, reached)
+        if not moved:
             log.info("another matcher took the triggers after %s first", position)
         return len(notifications)
