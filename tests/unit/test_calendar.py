@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -46,14 +46,8 @@ def test_elapsed_hours_ignore_the_wall_clock() -> None:
 
     ends = wait_ends(begun, Duration(2, "hours"), "Europe/London")
 
-    assert ends - begun == parse_timedelta_hours(2)
+    assert ends - begun == timedelta(hours=2)
     assert ends.astimezone(ZoneInfo("Europe/London")).hour == 3  # 01:00-02:00 does not exist
-
-
-def parse_timedelta_hours(hours: int) -> object:
-    from datetime import timedelta
-
-    return timedelta(hours=hours)
 
 
 def test_a_local_time_that_does_not_exist_moves_forward() -> None:
