@@ -1,0 +1,108 @@
+"""Scenario 1, engine throughput, and scenario 4, rebuild, in their own process:
+`python -m tests.benchmarks.engine --database URL --customers N` prints one JSON line.
+
+N customers arrive as batched trigger events (1,000 per batch) for an ACTIVE journey of
+six steps (SEND on the log channel, WAIT 1 day, CONDITION, SPLIT 50/50, UPDATE, END);
+`tick` runs at the arrival instant and again past the wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+
+from tqdm import tqdm
+
+from domain.enrolling import IncomingEvent
+from journeys.wiring import System, build_system
+from scheduler.channels import LogChannel
+
+T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+
+def six_step_journey(system: System, tenant: str, trigger: str = "bench.signup") -> str:
+    """SEND, WAIT 1 day, CONDITION (score >= 50), SPLIT 50/50, UPDATE, END; branches and
+    variants fall through to the next step."""
+    app = system.services.app
+    jid = app.create_journey(tenant_id=tenant, name="bench", trigger_type=trigger,
+                             timezone="Europe/London").journey.id
+    for step_type, name, config in (
+        ("SEND", "Welcome", {"channel": "EMAIL", "templateId": "welcome"}),
+        ("WAIT", "Wait a day", {"duration": "1 day"}),
+        ("CONDITION", "Engaged?", {"rules": [{"field": "score", "operator": "gte", "value": 50}]}),
+        ("SPLIT", "A/B", {"splits": [{"percentage": 50}, {"percentage": 50}]}),
+        ("UPDATE", "Tag", {"updates": [{"field": "tags", "action": "add", "value": "onboarded"}]}),
+        ("END", "Done", {}),
+    ):
+        app.add_step(jid, step_type, name, config)
+    app.activate(jid)
+    system.runner.catch_up()
+    return jid
+
+
+def ingest(system: System, tenant: str, customers: int, progress: bool) -> float:
+    app = system.services.app
+    started = time.perf_counter()
+    with tqdm(total=customers, unit="event", desc="ingest", disable=not progress) as bar:
+        for start in range(0, customers, 1000):
+            size = min(1000, customers - start)
+            app.ingest([IncomingEvent(tenant, "bench.signup", f"c{n}", f"e{n}", None,
+                                      {"score": n % 100}, None)
+                        for n in range(start, start + size)])
+            bar.update(size)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    now = {"t": T0}
+    system = build_system(args.database, clock=lambda: now["t"], channel=LogChannel())
+    jid = six_step_journey(system, args.tenant)
+    head_before = system.runner.head()
+    ingest_seconds = ingest(system, args.tenant, args.customers, args.progress)
+    started = time.perf_counter()
+    first = system.scheduler.tick(T0)
+    second = system.scheduler.tick(T0 + timedelta(days=1, hours=1))
+    engine_seconds = time.perf_counter() - started
+    written = system.runner.head() - head_before
+    counters = system.services.database.query_one(
+        "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (jid,))
+    transitions = int(system.services.database.query_one(
+        "SELECT SUM(completed) AS n FROM step_stats WHERE journey_id = ?", (jid,))["n"])  # type: ignore[index]
+    started = time.perf_counter()
+    rebuilt = system.runner.rebuild(list(system.runner.projections))
+    rebuild_seconds = time.perf_counter() - started
+    print(json.dumps({
+        "journey_id": jid,
+        "customers": args.customers,
+        "completed": counters["total_completed"] if counters else 0,
+        "ingest_seconds": ingest_seconds,
+        "ingest_events_per_s": args.customers / ingest_seconds,
+        "engine_seconds": engine_seconds,
+        "total_seconds": ingest_seconds + engine_seconds,
+        "events_written": written,
+        "events_per_s": written / (ingest_seconds + engine_seconds),
+        "transitions": transitions,
+        "transitions_per_s": transitions / engine_seconds,
+        "matched": first.matched,
+        "processed": first.processed + second.processed,
+        "rebuild_events": rebuilt,
+        "rebuild_seconds": rebuild_seconds,
+        "rebuild_events_per_s": rebuilt / rebuild_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+    system.services.app.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Scenario 2, timers: 10,000 waits due at the same instant, fired by a live `journeys
+scheduler` process (not `tick`). Lateness is the wall-clock stamp of each WAIT's
+StepCompleted event minus the instant the wait was due."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from domain.enrolling import IncomingEvent
+from journeys.wiring import build_system
+from scheduler.channels import LogChannel
+
+JOURNEYS = str(Path(sys.executable).with_name("journeys"))
+
+
+def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0,
+        log_dir: Path | None = None) -> dict[str, float]:
+    due = datetime.now(UTC) + timedelta(seconds=lead)
+    start = due - timedelta(days=1)
+    system = build_system(url, clock=lambda: start, channel=LogChannel())
+    app = system.services.app
+    journey = app.create_journey(tenant_id="timers", name="timers", trigger_type="timers.go")
+    jid = journey.journey.id
+    app.add_step(jid, "WAIT", "A day", {"duration": "1 day"})
+    app.add_step(jid, "END", "Done")
+    app.activate(jid)
+    system.runner.catch_up()
+    for first in range(0, waits, 1000):
+        app.ingest([IncomingEvent("timers", "timers.go", f"t{n}", f"t{n}", None, {}, None)
+                    for n in range(first, min(waits, first + 1000))])
+    system.scheduler.tick(start)  # every wait starts now-1day, so all end at `due`
+    remaining = (due - datetime.now(UTC)).total_seconds()
+    if remaining < 5:
+        raise RuntimeError(f"setup took too long: only {remaining:.1f}s before the waits end")
+    log = (log_dir / "timers-scheduler.log").open("w") if log_dir else subprocess.DEVNULL
+    scheduler = subprocess.Popen([JOURNEYS, "scheduler", "--database", url,
+                                  "--interval", str(interval)],
+                                 stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + remaining + 600
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            system.runner.catch_up()
+            row = system.services.database.query_one(
+                "SELECT total_completed FROM journeys WHERE id = ?", (jid,))
+            if row and row["total_completed"] >= waits:
+                break
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=60)
+    fired = _fire_times(system, jid)
+    app.close()
+    lateness = sorted((at - due).total_seconds() for at in fired)
+    quantiles = statistics.quantiles(lateness, n=100)
+    span = (max(fired) - min(fired)).total_seconds() or 1e-9
+    return {"waits": waits, "fired": len(fired), "interval_s": interval,
+            "lateness_p50_s": quantiles[49], "lateness_p99_s": quantiles[98],
+            "lateness_max_s": lateness[-1], "fire_rate_per_s": len(fired) / span}
+
+
+def _fire_times(system: object, journey_id: str) -> list[datetime]:
+    """When each of the journey's waits really fired: the library's wall-clock `timestamp`
+    on its StepCompleted event (the event's `at` is the logical due time)."""
+    services = system.services  # type: ignore[attr-defined]
+    table = services.app.recorder.events_table_name
+    ids = {r["id"] for r in services.database.query(
+        "SELECT id FROM enrollments WHERE journey_id = ?", (journey_id,))}
+    fired = []
+    for row in services.database.query(
+        f"SELECT originator_id, state FROM {table} WHERE topic = ?",
+        ("domain.enrollment:Enrollment.StepCompleted",),
+    ):
+        if row["originator_id"] not in ids:
+            continue
+        state = json.loads(bytes(row["state"]))
+        if state.get("step_type") == "WAIT":
+            fired.append(datetime.fromisoformat(state["timestamp"]["_data_"]))
+    return fired
