@@ -7,7 +7,8 @@ tracking position in one transaction of the store's own datastore.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -86,6 +87,27 @@ class Database:
     def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
         with self._datastore.transaction(commit=commit) as raw:
             yield Cursor(raw, self.dialect)
+
+    def listen(self, channel: str, notified: Callable[[], None], stop: threading.Event) -> None:
+        """Call `notified` whenever PostgreSQL delivers a NOTIFY on `channel` (the event
+        store notifies on every append), until `stop`. SQLite has no notifications: returns."""
+        if self.dialect != "postgres":
+            return
+        import psycopg
+        from psycopg import sql
+
+        pool = self._datastore.pool  # type: ignore[attr-defined]
+        while not stop.is_set():
+            try:
+                with psycopg.connect(pool.conninfo, autocommit=True, **{
+                    k: v for k, v in pool.kwargs.items() if k != "row_factory"
+                }) as connection:
+                    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    while not stop.is_set():
+                        for _ in connection.notifies(timeout=0.5, stop_after=1):
+                            notified()
+            except psycopg.OperationalError:
+                stop.wait(1.0)  # the server went away: listen again once it is back
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction(commit=False) as cursor:

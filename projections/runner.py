@@ -179,6 +179,12 @@ class ProjectionRunner:
         self._wake.set()
 
     def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Follow the log until `stop`: woken by each append on PostgreSQL (LISTEN), by
+        `nudge()` in this process, or else every `interval` seconds."""
+        channel = getattr(self._recorder, "channel_name", None)
+        if channel and self.database.dialect == "postgres":
+            threading.Thread(target=self.database.listen, args=(channel, self.nudge, stop),
+                             name="projections-listen", daemon=True).start()
         backoff = interval
         while not stop.is_set():
             try:

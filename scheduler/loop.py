@@ -87,7 +87,9 @@ class Scheduler:
         totals = Totals()
 
         def project() -> None:
-            self.runner.wait_for(self.runner.head(), timeout=30)
+            # The projection thread follows on its own; claims are leased, so a round need
+            # not wait for it (tick, with no such thread, catches up inline instead).
+            self.runner.nudge()
 
         while not stop.is_set():
             try:
