@@ -44,17 +44,19 @@ class CustomersProjection(Projection):
             row.update(attributes=event.attributes, updated_at=iso(event.at))
             if not isinstance(event, Customer.AttributesUpdated):  # type: ignore[attr-defined]
                 row.update(name=event.name, email=event.email)
-        cursor.executemany(
-            "INSERT INTO customers (id, tenant_id, customer_id, name, email, attributes, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        cursor.insert_many(
+            "customers",
+            ("id", "tenant_id", "customer_id", "name", "email", "attributes", "created_at",
+             "updated_at"),
             [(r["id"], r["tenant_id"], r["customer_id"], r["name"], r["email"],
               to_json(r["attributes"]), r["created_at"], r["updated_at"]) for r in new.values()],
         )
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
         for customer_id, row in changed.items():
-            assignments = ", ".join(f"{c} = ?" for c in row)
             values = [to_json(v) if c == "attributes" else v for c, v in row.items()]
-            cursor.execute(f"UPDATE customers SET {assignments} WHERE id = ?",
-                           [*values, customer_id])
+            by_columns.setdefault(tuple(row), []).append([*values, customer_id])
+        for columns, rows in by_columns.items():
+            cursor.update_many("customers", ("id",), columns, rows)
 
 
 def customer_document(row: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,39 @@ class Cursor:
         if rows:
             self._raw.executemany(self._sql(statement), [tuple(r) for r in rows])
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], suffix: str = ""
+    ) -> None:
+        """INSERT many rows: COPY on PostgreSQL (several times faster than row by row) unless
+        `suffix` (ON CONFLICT ...) is needed; executemany otherwise."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgres" and not suffix:
+            with self._raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {suffix}", rows)
+
+    def update_many(
+        self,
+        table: str,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """UPDATE many rows by key; each row gives the columns' values, then the keys'."""
+        self.executemany(
+            f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
+            f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
+            rows,
+        )
+
+    def delete_many(self, table: str, key: str, values: Sequence[Any]) -> None:
+        self.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(v,) for v in values])
+
     def fetchone(self) -> Row | None:
         row = self._raw.fetchone()
         return None if row is None else dict(row)

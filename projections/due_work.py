@@ -57,15 +57,11 @@ class DueWorkProjection(Projection):
                     inserts[enrollment_id][2:] = [due, kind]
                 else:
                     updates[enrollment_id] = [due, kind, enrollment_id]
-        cursor.executemany(
-            "INSERT INTO due_work (enrollment_id, journey_id, due_at, kind) VALUES (?, ?, ?, ?)",
-            list(inserts.values()),
-        )
-        cursor.executemany(
-            "UPDATE due_work SET due_at = ?, kind = ?, claimed_until = NULL WHERE enrollment_id = ?",
-            list(updates.values()),
-        )
-        cursor.executemany("DELETE FROM due_work WHERE enrollment_id = ?", [(i,) for i in deletes])
+        cursor.insert_many("due_work", ("enrollment_id", "journey_id", "due_at", "kind"),
+                           list(inserts.values()))
+        cursor.update_many("due_work", ("enrollment_id",), ("due_at", "kind", "claimed_until"),
+                           [[due, kind, None, i] for due, kind, i in updates.values()])
+        cursor.delete_many("due_work", "enrollment_id", sorted(deletes))
 
 
 def _due(name: str, event: Any) -> tuple[str | None, str]:

@@ -2,8 +2,9 @@
 
 One projection owns all four tables because the statistics need the enrollment's current
 step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
-in memory (the rows it touches are read once) and written back with a few `executemany`
-calls, so the cost per event is a dictionary update, not a round trip.
+in memory (the rows it touches are read once) and written back in bulk (COPY for new rows
+on PostgreSQL, pipelined executemany for updates), so the cost per event is a dictionary
+update, not a round trip.
 """
 
 from __future__ import annotations
@@ -70,19 +71,17 @@ class _Batch:
                           self.enrollments, self.new_enrollments)
         _insert_or_update(cursor, "enrollment_steps", HISTORY_COLUMNS, ("enrollment_id", "seq"),
                           self.history, self.new_history)
-        columns = ", ".join(STAT_COLUMNS)
         additions = ", ".join(f"{c} = step_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
-        cursor.executemany(
-            f"INSERT INTO step_stats (journey_id, step_id, {columns}) "
-            f"VALUES (?, ?, {', '.join('?' for _ in STAT_COLUMNS)}) "
-            f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {additions}",
+        cursor.insert_many(
+            "step_stats", ("journey_id", "step_id", *STAT_COLUMNS),
             [(*key, *(deltas[c] for c in STAT_COLUMNS)) for key, deltas in self.stats.items()],
+            f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {additions}",
         )
-        cursor.executemany(
-            "INSERT INTO step_variant_stats (journey_id, step_id, variant, entered) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (journey_id, step_id, variant) "
-            "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
+        cursor.insert_many(
+            "step_variant_stats", ("journey_id", "step_id", "variant", "entered"),
             [(*key, count) for key, count in self.variants.items()],
+            "ON CONFLICT (journey_id, step_id, variant) "
+            "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
         )
 
 
@@ -94,14 +93,11 @@ def _insert_or_update(
     rows: dict[Any, Row],
     new: set[Any],
 ) -> None:
-    cursor.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        [[row[c] for c in columns] for key, row in rows.items() if key in new],
-    )
+    cursor.insert_many(table, columns,
+                       [[row[c] for c in columns] for key, row in rows.items() if key in new])
     values = [c for c in columns if c not in keys]
-    cursor.executemany(
-        f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in values)} "
-        f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
+    cursor.update_many(
+        table, keys, values,
         [[*(row[c] for c in values), *(row[k] for k in keys)]
          for key, row in rows.items() if key not in new],
     )

@@ -126,10 +126,8 @@ class JourneysProjection(Projection):
         enrollment-to-journey map (`journey_enrollments`) answers for the later events."""
         journey_of = {e.originator_id: e.journey_id for e in events
                       if type(e).__name__ == "Enrolled"}
-        cursor.executemany(
-            "INSERT INTO journey_enrollments (enrollment_id, journey_id) VALUES (?, ?)",
-            list(journey_of.items()),
-        )
+        cursor.insert_many("journey_enrollments", ("enrollment_id", "journey_id"),
+                           list(journey_of.items()))
         unknown = {e.originator_id for e in events} - set(journey_of)
         for row in select_in(cursor, "SELECT enrollment_id, journey_id FROM journey_enrollments "
                              "WHERE enrollment_id IN ({marks})", unknown):
