@@ -22,7 +22,7 @@ JOURNEYS = str(Path(sys.executable).with_name("journeys"))
 
 
 def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0,
-        log_dir: Path | None = None) -> dict[str, float]:
+        log_dir: Path | None = None, schedulers: int = 1) -> dict[str, float]:
     due = datetime.now(UTC) + timedelta(seconds=lead)
     start = due - timedelta(days=1)
     system = build_system(url, clock=lambda: start, channel=LogChannel())
@@ -40,10 +40,12 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     remaining = (due - datetime.now(UTC)).total_seconds()
     if remaining < 5:
         raise RuntimeError(f"setup took too long: only {remaining:.1f}s before the waits end")
-    log = (log_dir / "timers-scheduler.log").open("w") if log_dir else subprocess.DEVNULL
-    scheduler = subprocess.Popen([JOURNEYS, "scheduler", "--database", url,
-                                  "--interval", str(interval)],
-                                 stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    running = []
+    for number in range(schedulers):
+        log = (log_dir / f"timers-scheduler-{number}.log").open("w") if log_dir else None
+        running.append(subprocess.Popen(
+            [JOURNEYS, "scheduler", "--database", url, "--interval", str(interval)],
+            stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ)))
     try:
         deadline = time.monotonic() + remaining + 600
         while time.monotonic() < deadline:
@@ -54,14 +56,16 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
             if row and row["total_completed"] >= waits:
                 break
     finally:
-        scheduler.send_signal(signal.SIGTERM)
-        scheduler.wait(timeout=60)
+        for scheduler in running:
+            scheduler.send_signal(signal.SIGTERM)
+        for scheduler in running:
+            scheduler.wait(timeout=60)
     fired = _fire_times(system, jid)
     app.close()
     lateness = sorted((at - due).total_seconds() for at in fired)
     quantiles = statistics.quantiles(lateness, n=100)
     span = (max(fired) - min(fired)).total_seconds() or 1e-9
-    return {"waits": waits, "fired": len(fired), "interval_s": interval,
+    return {"waits": waits, "fired": len(fired), "interval_s": interval, "schedulers": schedulers,
             "lateness_p50_s": quantiles[49], "lateness_p99_s": quantiles[98],
             "lateness_max_s": lateness[-1], "fire_rate_per_s": len(fired) / span}
 
