@@ -51,6 +51,8 @@ class CreateJourney(Request):
 
 
 class UpdateJourney(Request):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
     name: Name | None = None
     description: Text | None = None
     triggerType: Name | None = None
@@ -70,6 +72,8 @@ class AddStep(Request):
 
 
 class UpdateStep(Request):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+
     name: Name | None = None
     config: dict[str, Any] | None = None
     nextStepId: Token | None = None

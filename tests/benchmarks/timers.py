@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 from domain.enrolling import IncomingEvent
 from journeys.wiring import build_system
@@ -27,14 +28,15 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     start = due - timedelta(days=1)
     system = build_system(url, clock=lambda: start, channel=LogChannel())
     app = system.services.app
-    journey = app.create_journey(tenant_id="timers", name="timers", trigger_type="timers.go")
+    tenant = f"timers-{uuid4().hex[:8]}"  # each run its own tenant: event ids do not repeat
+    journey = app.create_journey(tenant_id=tenant, name="timers", trigger_type="timers.go")
     jid = journey.journey.id
     app.add_step(jid, "WAIT", "A day", {"duration": "1 day"})
     app.add_step(jid, "END", "Done")
     app.activate(jid)
     system.runner.catch_up()
     for first in range(0, waits, 1000):
-        app.ingest([IncomingEvent("timers", "timers.go", f"t{n}", f"t{n}", None, {}, None)
+        app.ingest([IncomingEvent(tenant, "timers.go", f"t{n}", f"t{n}", None, {}, None)
                     for n in range(first, min(waits, first + 1000))])
     system.scheduler.tick(start)  # every wait starts now-1day, so all end at `due`
     remaining = (due - datetime.now(UTC)).total_seconds()
@@ -62,6 +64,8 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
             scheduler.wait(timeout=60)
     fired = _fire_times(system, jid)
     app.close()
+    if len(fired) < 2:
+        raise RuntimeError(f"only {len(fired)} of {waits} waits fired; see the scheduler logs")
     lateness = sorted((at - due).total_seconds() for at in fired)
     quantiles = statistics.quantiles(lateness, n=100)
     span = (max(fired) - min(fired)).total_seconds() or 1e-9
