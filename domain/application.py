@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
@@ -26,11 +26,6 @@ T = TypeVar("T")
 CONFLICT_RETRIES = 10
 
 
-def system_clock() -> datetime:
-    """The production clock; tests and `tick` pass their own."""
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What a command changed, and the log position a reader must reach to see it."""
@@ -47,7 +42,8 @@ class JourneysApplication(EnrollmentCommands):
     def __init__(
         self,
         env: EnvType | None = None,
-        clock: Clock = system_clock,
+        *,
+        clock: Clock,
         new_id: IdFactory = random_id,
         read_side: ReadSide | None = None,
         channel: Channel | None = None,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from domain.application import system_clock
+from journeys.clock import system_clock
 from journeys.settings import SettingsError, database_url
 from journeys.wiring import System, build_system
 

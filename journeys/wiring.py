@@ -8,9 +8,10 @@ from datetime import timedelta
 from typing import cast
 
 from api.context import Services
-from domain.application import Clock, JourneysApplication, system_clock
+from domain.application import Clock, JourneysApplication
 from domain.delivery import Channel, RetryPolicy
 from domain.ids import IdFactory, random_id
+from journeys.clock import system_clock
 from journeys.settings import SettingsError, store_for
 from projections.customers import CustomersProjection
 from projections.database import Database, Dialect
@@ -90,7 +91,7 @@ def build_system(
     app.read_side = ReadModels(database, runner)
     app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
-    scheduler = Scheduler(app, database, runner, lease=lease)
+    scheduler = Scheduler(app, database, runner, lease=lease, lease_clock=system_clock)
     return System(Services(app, database, runner, consistency_timeout), scheduler)
 
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from domain.application import JourneysApplication
 from projections.database import Database
@@ -15,11 +15,6 @@ from projections.runner import ProjectionRunner
 from scheduler.matcher import TriggerMatcher
 
 log = logging.getLogger("journeys.scheduler")
-
-
-def wall_clock() -> datetime:
-    """Real time, for claim leases only (the engine's time is the scheduler's clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -36,9 +31,10 @@ class Scheduler:
         app: JourneysApplication,
         database: Database,
         runner: ProjectionRunner,
+        *,
+        lease_clock: Callable[[], datetime],
         batch_size: int = 200,
         lease: timedelta = timedelta(seconds=30),
-        lease_clock: Callable[[], datetime] = wall_clock,
     ) -> None:
         self.app = app
         self.database = database
