@@ -99,7 +99,7 @@ class ProjectionRunner:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)
 
     # Processing --------------------------------------------------------------
 
