@@ -8,6 +8,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.aggregate import StrAggregate
+from domain.ids import customer_id_for
 from domain.profiles import apply_updates
 
 
@@ -32,6 +33,23 @@ class Customer(StrAggregate):
         self.email = email
         self.attributes = attributes
         self.updated_at = at
+
+    @classmethod
+    def register(
+        cls,
+        tenant_id: str,
+        customer_id: str,
+        at: datetime,
+        name: str | None = None,
+        email: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Customer:
+        """A new customer, under the id derived from (tenant, customerId)."""
+        return cls(
+            tenant_id=tenant_id, customer_id=customer_id, name=name, email=email,
+            attributes=attributes or {}, at=at,
+            id=customer_id_for(tenant_id, customer_id),  # type: ignore[call-arg]
+        )
 
     def profile(self) -> dict[str, Any]:
         """What conditions see: the attributes, with name and email beside them."""

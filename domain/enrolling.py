@@ -131,10 +131,7 @@ class EnrollmentCommands(Application[str]):
                 customer.replace_profile(name, email, attributes, now)
                 created = False
             except NotFound:
-                customer = Customer(
-                    tenant_id=tenant_id, customer_id=customer_id, name=name, email=email,
-                    attributes=attributes, at=now, id=customer_id_for(tenant_id, customer_id),  # type: ignore[call-arg]
-                )
+                customer = Customer.register(tenant_id, customer_id, now, name, email, attributes)
                 created = True
             try:
                 recordings = self.save(customer)
@@ -255,11 +252,9 @@ class EnrollmentCommands(Application[str]):
         customer: Customer | None = batch.get(customer_id_for(trigger.tenant_id, trigger.customer_id))
         profile = trigger.customer or {}
         if customer is None:
-            customer = Customer(
-                tenant_id=trigger.tenant_id, customer_id=trigger.customer_id,
-                name=profile.get("name"), email=profile.get("email"),
-                attributes=dict(profile.get("attributes") or {}), at=trigger.at,
-                id=customer_id_for(trigger.tenant_id, trigger.customer_id),  # type: ignore[call-arg]
+            customer = Customer.register(
+                trigger.tenant_id, trigger.customer_id, trigger.at, profile.get("name"),
+                profile.get("email"), dict(profile.get("attributes") or {}),
             )
             batch.add(customer)
         elif profile:
@@ -316,9 +311,7 @@ class EnrollmentCommands(Application[str]):
             now = self.clock()
             customer: Customer | None = batch.get(customer_id_for(journey.tenant_id, customer_id))
             if customer is None:
-                customer = Customer(tenant_id=journey.tenant_id, customer_id=customer_id,
-                                    name=None, email=None, attributes={}, at=now,
-                                    id=customer_id_for(journey.tenant_id, customer_id))  # type: ignore[call-arg]
+                customer = Customer.register(journey.tenant_id, customer_id, now)
                 batch.add(customer)
             enrollment_id = self.new_id("enrollment")
             self._enroll(batch, journey, customer, enrollment_id, {"type": "manual"}, now,
