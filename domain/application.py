@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import EnvType
 
 from domain.delivery import Channel, RetryPolicy
 from domain.enrolling import EnrollmentCommands
-from domain.errors import Conflict, NotFound
+from domain.errors import NotFound
 from domain.ids import IdFactory, is_id_of, random_id
 from domain.journey import Journey, check_details
 from domain.ports import NoReadSide, ReadSide
+from domain.retries import until_saved
 from domain.steps import Step
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-CONFLICT_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -179,15 +176,13 @@ class JourneysApplication(EnrollmentCommands):
         self, journey_id: str, tenant_id: str | None, decide: Callable[[Journey], T]
     ) -> Outcome:
         """Load, decide, save; a concurrent writer means reload and decide again."""
-        for attempt in range(CONFLICT_RETRIES):
+
+        def attempt() -> Outcome:
             journey = self.journey(journey_id, tenant_id)
             detail = decide(journey)
-            try:
-                return Outcome(journey, self._save(journey), detail)
-            except RecordConflictError:
-                # Jittered backoff so that writers who collided do not collide again.
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))
-        raise Conflict("the journey is being changed concurrently; try again", code="BUSY")
+            return Outcome(journey, self._save(journey), detail)
+
+        return until_saved(attempt, "the journey")
 
     def _save(self, *aggregates: Journey) -> int:
         recordings = self.save(*aggregates)

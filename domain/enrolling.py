@@ -21,6 +21,7 @@ from domain.errors import Conflict, NotFound
 from domain.ids import customer_id_for, slot_id_for, stable_id, trigger_event_id_for
 from domain.journey import ACTIVE, Journey
 from domain.ports import AggregateLoader, NoReadSide, ReadSide
+from domain.retries import until_saved
 from domain.trigger_event import TriggerEvent
 
 A = TypeVar("A", bound=StrAggregate)
@@ -124,7 +125,8 @@ class EnrollmentCommands(Application[str]):
         attributes: dict[str, Any],
     ) -> tuple[Customer, int, bool]:
         """Create or replace a profile; returns it, the log position, and whether it is new."""
-        for _attempt in range(5):
+
+        def attempt() -> tuple[Customer, int, bool]:
             now = self.clock()
             try:
                 customer = self.customer(tenant_id, customer_id)
@@ -133,12 +135,10 @@ class EnrollmentCommands(Application[str]):
             except NotFound:
                 customer = Customer.register(tenant_id, customer_id, now, name, email, attributes)
                 created = True
-            try:
-                recordings = self.save(customer)
-            except RecordConflictError:
-                continue
+            recordings = self.save(customer)
             return customer, max(r.notification.id for r in recordings), created
-        raise Conflict("the customer is being changed concurrently; try again", code="BUSY")
+
+        return until_saved(attempt, "the customer")
 
     # Trigger events -----------------------------------------------------------------
 
@@ -302,7 +302,8 @@ class EnrollmentCommands(Application[str]):
         self, journey_id: str, customer_id: str, tenant_id: str | None = None
     ) -> tuple[Enrollment, int]:
         """Manual enrollment: the trigger's conditions do not apply; unknown customers are made."""
-        for _attempt in range(5):
+
+        def attempt() -> tuple[Enrollment, int]:
             journey = self.journey(journey_id, tenant_id)
             if journey.status != ACTIVE:
                 raise Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
@@ -316,18 +317,17 @@ class EnrollmentCommands(Application[str]):
             enrollment_id = self.new_id("enrollment")
             self._enroll(batch, journey, customer, enrollment_id, {"type": "manual"}, now,
                          refusal_is_error=True)
-            try:
-                position = batch.save()
-            except RecordConflictError:
-                continue
+            position = batch.save()
             enrollment: Enrollment = batch.touched[enrollment_id]  # type: ignore[assignment]
             return enrollment, position
-        raise Conflict("the customer is being enrolled concurrently; try again", code="BUSY")
+
+        return until_saved(attempt, "the customer's enrollment")
 
     def exit_customer(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> int:
         """Exit the customer's ACTIVE enrollment (reason MANUAL); NotFound if there is none."""
         journey = self.journey(journey_id, tenant_id)
-        for _attempt in range(5):
+
+        def attempt() -> int:
             batch = _Batch(self, self.loader)
             slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer_id))
             if slot is None or slot.active_enrollment_id is None:
@@ -335,22 +335,24 @@ class EnrollmentCommands(Application[str]):
             enrollment: Enrollment = batch.get(slot.active_enrollment_id)
             now = self.clock()
             enrollment.exit("MANUAL", now)
-            slot.release(enrollment.id, now)
+            self._release(batch, enrollment, now)
             batch.add(enrollment)
-            batch.add(slot)
-            try:
-                return batch.save()
-            except RecordConflictError:
-                continue
-        raise Conflict("the enrollment is being changed concurrently; try again", code="BUSY")
+            return batch.save()
+
+        return until_saved(attempt, "the enrollment")
 
     def exit_all(self, journey_id: str, reason: str, batch_size: int = 200) -> tuple[int, int]:
-        """Exit every ACTIVE enrollment the read side knows of; returns (count, position)."""
+        """Exit every ACTIVE enrollment the read side knows of; returns (count, position).
+
+        A chunk that keeps losing races (the scheduler is moving its enrollments) is 409
+        BUSY; the journey is archived by then, so the engine exits whatever remains.
+        """
         exited, position = 0, 0
         ids = self.read_side.active_enrollment_ids(journey_id)
         for start in range(0, len(ids), batch_size):
             chunk = ids[start:start + batch_size]
-            for _attempt in range(5):
+
+            def attempt(chunk: list[str] = chunk) -> tuple[int, int]:
                 batch = _Batch(self, self.loader)
                 batch.preload(chunk)
                 now = self.clock()
@@ -363,12 +365,11 @@ class EnrollmentCommands(Application[str]):
                     self._release(batch, enrollment, now)
                     batch.add(enrollment)
                     count += 1
-                try:
-                    position = max(position, batch.save())
-                except RecordConflictError:
-                    continue
-                exited += count
-                break
+                return count, batch.save()
+
+            count, saved = until_saved(attempt, "the journey's enrollments")
+            exited += count
+            position = max(position, saved)
         return exited, position
 
     def _release(self, batch: _Batch, enrollment: Enrollment, at: datetime) -> None:
