@@ -190,7 +190,7 @@ class ProjectionRunner:
             try:
                 applied = self.run_once()
                 backoff = interval
-            except Exception:
+            except Exception:  # logged with its traceback; the batch is retried, never skipped
                 log.exception("projection batch failed; retrying in %.1fs", backoff)
                 applied = 0
                 backoff = min(backoff * 2, 30.0)
