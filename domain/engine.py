@@ -46,7 +46,22 @@ def advance(
     channel: Channel,
     retry: RetryPolicy,
 ) -> Progress:
-    """Run every step of `enrollment` that is due at `now`, handing messages to `channel`."""
+    """Run every step of `enrollment` that is due at `now`, handing messages to `channel`.
+
+    What the pass did is recorded as one event (`Enrollment.record`)."""
+    progress = _advance(enrollment, journey, customer, now, channel, retry)
+    enrollment.record()
+    return progress
+
+
+def _advance(
+    enrollment: Enrollment,
+    journey: Journey,
+    customer: Customer,
+    now: datetime,
+    channel: Channel,
+    retry: RetryPolicy,
+) -> Progress:
     progress = Progress()
     if not enrollment.is_active:
         return progress

@@ -219,11 +219,11 @@ class EnrollmentCommands(Application[str]):
             key = (trigger.tenant_id, trigger.event_type)
             if key not in candidates:
                 candidates[key] = self.read_side.journeys_triggered_by(*key)
-        batch.preload(
-            [customer_id_for(t.tenant_id, t.customer_id) for t in triggers]
-            + [slot_id_for(j, t.customer_id) for t in triggers
-               for j in candidates[(t.tenant_id, t.event_type)]]
-        )
+        slot_ids = [slot_id_for(j, t.customer_id) for t in triggers
+                    for j in candidates[(t.tenant_id, t.event_type)]]
+        batch.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids)
+        slots: list[EnrollmentSlot] = [batch.get(i) for i in slot_ids if batch.get(i) is not None]
+        batch.preload([slot.enrollment_id for slot in slots])  # still active?
         enrolled = 0
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
@@ -281,8 +281,10 @@ class EnrollmentCommands(Application[str]):
                                   enrollment_id=enrollment_id, at=at,
                                   id=slot_id_for(journey.id, customer.customer_id))  # type: ignore[call-arg]
         else:
+            latest: Enrollment | None = batch.get(slot.enrollment_id)
             try:
-                slot.claim(enrollment_id, journey.allow_reentry, at)
+                slot.claim(enrollment_id, latest is not None and latest.is_active,
+                           journey.allow_reentry, at)
             except Conflict:
                 if refusal_is_error:
                     raise
@@ -330,12 +332,11 @@ class EnrollmentCommands(Application[str]):
         def attempt() -> int:
             batch = _Batch(self, self.loader)
             slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer_id))
-            if slot is None or slot.active_enrollment_id is None:
+            enrollment: Enrollment | None = None if slot is None else batch.get(slot.enrollment_id)
+            if enrollment is None or not enrollment.is_active:
                 raise NotFound(f"customer {customer_id} has no active enrollment in {journey_id}")
-            enrollment: Enrollment = batch.get(slot.active_enrollment_id)
-            now = self.clock()
-            enrollment.exit("MANUAL", now)
-            self._release(batch, enrollment, now)
+            enrollment.exit("MANUAL", self.clock())
+            enrollment.record()
             batch.add(enrollment)
             return batch.save()
 
@@ -362,7 +363,7 @@ class EnrollmentCommands(Application[str]):
                     if enrollment is None or not enrollment.is_active:
                         continue
                     enrollment.exit(reason, now)
-                    self._release(batch, enrollment, now)
+                    enrollment.record()
                     batch.add(enrollment)
                     count += 1
                 return count, batch.save()
@@ -371,13 +372,6 @@ class EnrollmentCommands(Application[str]):
             exited += count
             position = max(position, saved)
         return exited, position
-
-    def _release(self, batch: _Batch, enrollment: Enrollment, at: datetime) -> None:
-        slot: EnrollmentSlot | None = batch.get(slot_id_for(enrollment.journey_id,
-                                                            enrollment.customer_id))
-        if slot is not None:
-            slot.release(enrollment.id, at)
-            batch.add(slot)
 
     # Running due steps -----------------------------------------------------------------
 
@@ -409,10 +403,8 @@ class EnrollmentCommands(Application[str]):
         result = Processed()
         batch.preload(enrollment_ids)
         enrollments = [e for e in (batch.loaded.get(i) for i in enrollment_ids) if e is not None]
-        batch.preload(
-            [customer_id_for(e.tenant_id, e.customer_id) for e in enrollments]  # type: ignore[attr-defined]
-            + [slot_id_for(e.journey_id, e.customer_id) for e in enrollments]  # type: ignore[attr-defined]
-        )
+        batch.preload([customer_id_for(e.tenant_id, e.customer_id)  # type: ignore[attr-defined]
+                       for e in enrollments])
         for enrollment_id in enrollment_ids:
             enrollment: Enrollment | None = batch.get(enrollment_id)
             if enrollment is None or not enrollment.is_active:
@@ -431,7 +423,6 @@ class EnrollmentCommands(Application[str]):
                 batch.add(customer)
             if progress.ended:
                 result.ended += 1
-                self._release(batch, enrollment, now)
         result.position = batch.save()
         return result
 

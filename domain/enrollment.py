@@ -1,4 +1,12 @@
-"""The Enrollment aggregate: one customer's way through one journey."""
+"""The Enrollment aggregate: one customer's way through one journey.
+
+After `Enrolled`, everything that happens to an enrollment is a *fact* (a step completed,
+a wait started, a message requested, a delivery failed, the enrollment completed, exited
+or failed). The engine notes the facts of one pass in order and records them together as
+one `Advanced` event, so a pass costs one stored event however many steps it ran
+(decision 0010). Each fact sets the fields it changes to absolute values, so replaying a
+pass's facts gives the same state whichever of them had been applied before.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,9 @@ from domain.aggregate import StrAggregate
 
 ACTIVE, COMPLETED, EXITED, FAILED = "ACTIVE", "COMPLETED", "EXITED", "FAILED"
 ADVANCE, WAIT, SEND = "advance", "wait", "send"
+FACT_KINDS = ("StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
+              "Completed", "Exited", "Failed")
+ENDINGS = {"Completed": COMPLETED, "Exited": EXITED, "Failed": FAILED}
 
 
 class Enrollment(StrAggregate):
@@ -38,69 +49,94 @@ class Enrollment(StrAggregate):
         self.pending: str | None = ADVANCE
         self.due_at = at
         self.message_id: str | None = None
+        self.message_channel = ""
+        self.message_template_id = ""
         self.attempt = 0
         self.ended_at: datetime | None = None
         self.reason: str | None = None
+        self.unrecorded: list[dict[str, Any]] = []
 
     @property
     def is_active(self) -> bool:
         return self.status == ACTIVE
 
-    @event("StepCompleted")
+    # Facts: each changes the state at once and waits for `record()` --------------------
+
     def complete_step(
-        self,
-        step_id: str,
-        step_type: str,
-        outcome: dict[str, Any],
-        next_step_id: str | None,
+        self, step_id: str, step_type: str, outcome: dict[str, Any], next_step_id: str | None,
         at: datetime,
     ) -> None:
         """Record what a step decided; the enrollment moves on to `next_step_id`."""
-        self.current_step_id = next_step_id
-        self.pending = ADVANCE
-        self.due_at = at
-        self.message_id = None
-        self.attempt = 0
+        self._note("StepCompleted", step_id=step_id, step_type=step_type, outcome=outcome,
+                   next_step_id=next_step_id, at=at)
 
-    @event("WaitStarted")
     def start_wait(self, step_id: str, until: datetime, at: datetime) -> None:
-        self.pending = WAIT
-        self.due_at = until
+        self._note("WaitStarted", step_id=step_id, until=until, at=at)
 
-    @event("MessageRequested")
     def request_message(
         self, step_id: str, message_id: str, channel: str, template_id: str, at: datetime
     ) -> None:
-        self.pending = SEND
-        self.due_at = at
-        self.message_id = message_id
-        self.message_channel = channel
-        self.message_template_id = template_id
-        self.attempt = 1
+        self._note("MessageRequested", step_id=step_id, message_id=message_id, channel=channel,
+                   template_id=template_id, at=at)
 
-    @event("DeliveryFailed")
     def delivery_failed(
         self, step_id: str, message_id: str, attempt: int, reason: str, retry_at: datetime,
         at: datetime,
     ) -> None:
         """A transient failure: the same message is retried at `retry_at`."""
-        self.attempt = attempt + 1
-        self.due_at = retry_at
+        self._note("DeliveryFailed", step_id=step_id, message_id=message_id, attempt=attempt,
+                   reason=reason, retry_at=retry_at, at=at)
 
-    @event("Completed")
     def complete(self, at: datetime) -> None:
-        self._end(COMPLETED, None, at)
+        self._note("Completed", at=at)
 
-    @event("Exited")
     def exit(self, reason: str, at: datetime) -> None:
-        self._end(EXITED, reason, at)
+        self._note("Exited", reason=reason, at=at)
 
-    @event("Failed")
     def fail(self, step_id: str | None, reason: str, at: datetime) -> None:
-        self._end(FAILED, reason, at)
+        self._note("Failed", step_id=step_id, reason=reason, at=at)
 
-    def _end(self, status: str, reason: str | None, at: datetime) -> None:
-        self.status = status
-        self.reason = reason
-        self.pending = None
-        self.ended_at = at
+    def record(self) -> None:
+        """Record the facts noted since the last call as one `Advanced` event."""
+        if self.unrecorded:
+            facts, self.unrecorded = self.unrecorded, []
+            self._advanced(facts, facts[-1]["at"])
+
+    @event("Advanced")
+    def _advanced(self, facts: list[dict[str, Any]], at: datetime) -> None:
+        for fact in facts:
+            self._apply(fact)
+
+    def _note(self, kind: str, **fields: Any) -> None:
+        fact = {"kind": kind, **fields}
+        self._apply(fact)
+        self.unrecorded.append(fact)
+
+    def _apply(self, fact: dict[str, Any]) -> None:
+        kind, at = fact["kind"], fact["at"]
+        if kind == "StepCompleted":
+            self.current_step_id = fact["next_step_id"]
+            self.pending = ADVANCE
+            self.due_at = at
+            self.message_id = None
+            self.attempt = 0
+        elif kind == "WaitStarted":
+            self.pending = WAIT
+            self.due_at = fact["until"]
+        elif kind == "MessageRequested":
+            self.pending = SEND
+            self.due_at = at
+            self.message_id = fact["message_id"]
+            self.message_channel = fact["channel"]
+            self.message_template_id = fact["template_id"]
+            self.attempt = 1
+        elif kind == "DeliveryFailed":
+            self.attempt = fact["attempt"] + 1
+            self.due_at = fact["retry_at"]
+        elif kind in ENDINGS:
+            self.status = ENDINGS[kind]
+            self.reason = fact.get("reason")
+            self.pending = None
+            self.ended_at = at
+        else:
+            raise ValueError(f"unknown enrollment fact {kind!r}")

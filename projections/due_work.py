@@ -16,7 +16,7 @@ from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
 from projections.database import Cursor, Database, Dialect, iso
-from projections.projection import Item, Projection
+from projections.projection import Item, Projection, event_name, expand
 
 E = Enrollment
 
@@ -24,9 +24,7 @@ E = Enrollment
 class DueWorkProjection(Projection):
     name = "due_work"
     tables = ("due_work",)
-    topics = frozenset(get_topic(getattr(E, n)) for n in (
-        "Enrolled", "StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
-        "Completed", "Exited", "Failed"))
+    topics = frozenset(get_topic(getattr(E, n)) for n in ("Enrolled", "Advanced"))
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         return [
@@ -42,9 +40,9 @@ class DueWorkProjection(Projection):
         inserts: dict[str, list[Any]] = {}
         updates: dict[str, list[Any]] = {}
         deletes: set[str] = set()
-        for event, _position in items:
+        for event, _position in expand(items):
             enrollment_id = event.originator_id
-            name = type(event).__name__
+            name = event_name(event)
             if name == "Enrolled":
                 inserts[enrollment_id] = [enrollment_id, event.journey_id, iso(event.at), "advance"]
             elif name in ("Completed", "Exited", "Failed"):

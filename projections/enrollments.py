@@ -17,10 +17,8 @@ from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
-from projections.projection import Item, Projection, select_in
+from projections.projection import Item, Projection, event_name, expand, select_in
 
-EVENTS = ("Enrolled", "StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed",
-          "Completed", "Exited", "Failed")
 ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
                       "waiting_until", "enrolled_at", "ended_at", "reason", "source",
                       "steps_entered", "position")
@@ -106,7 +104,7 @@ def _insert_or_update(
 class EnrollmentsProjection(Projection):
     name = "enrollments"
     tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats")
-    topics = frozenset(get_topic(getattr(Enrollment, n)) for n in EVENTS)
+    topics = frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         stats = ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in STAT_COLUMNS)
@@ -138,8 +136,8 @@ class EnrollmentsProjection(Projection):
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
         enrolled_here = {e.originator_id for e, _ in items if type(e).__name__ == "Enrolled"}
         batch = _Batch(cursor, {e.originator_id for e, _ in items} - enrolled_here)
-        for event, position in items:
-            name = type(event).__name__
+        for event, position in expand(items):
+            name = event_name(event)
             if name == "Enrolled":
                 self._enrolled(batch, event, position)
                 continue

@@ -12,7 +12,7 @@ from domain.enrollment import Enrollment
 from domain.journey import Journey
 from domain.steps import Step, successors
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
-from projections.projection import Item, Projection, select_in
+from projections.projection import Item, Projection, event_name, expand, select_in
 
 JOURNEY_COLUMNS = {
     "name": "name",
@@ -54,7 +54,7 @@ class JourneysProjection(Projection):
             "StepRemoved",
             "StepsReordered",
         )
-    ) | frozenset(get_topic(getattr(Enrollment, n)) for n in ENROLLMENT_COUNTERS)
+    ) | frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         boolean = "BOOLEAN" if dialect == "postgres" else "INTEGER"
@@ -89,12 +89,13 @@ class JourneysProjection(Projection):
 
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
         """Journey events one by one (they are few); enrollment counters summed per batch."""
-        counted = [(e, p) for e, p in items if isinstance(e, Enrollment.Event)]
+        counted = [e for e, _ in expand(i for i in items if isinstance(i[0], Enrollment.Event))
+                   if event_name(e) in ENROLLMENT_COUNTERS]
         for event, position in items:
             if not isinstance(event, Enrollment.Event):
                 self.apply(cursor, event, position)
         if counted:
-            self._count(cursor, [e for e, _ in counted])
+            self._count(cursor, counted)
 
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
         journey_id = event.originator_id
@@ -125,7 +126,7 @@ class JourneysProjection(Projection):
         """The journey row follows its enrollments. Only Enrolled names the journey, so the
         enrollment-to-journey map (`journey_enrollments`) answers for the later events."""
         journey_of = {e.originator_id: e.journey_id for e in events
-                      if type(e).__name__ == "Enrolled"}
+                      if event_name(e) == "Enrolled"}
         cursor.insert_many("journey_enrollments", ("enrollment_id", "journey_id"),
                            list(journey_of.items()))
         unknown = {e.originator_id for e in events} - set(journey_of)
@@ -134,7 +135,7 @@ class JourneysProjection(Projection):
             journey_of[row["enrollment_id"]] = row["journey_id"]
         deltas: dict[str, Counter[str]] = defaultdict(Counter)
         for event in events:
-            for column, delta in ENROLLMENT_COUNTERS[type(event).__name__]:
+            for column, delta in ENROLLMENT_COUNTERS[event_name(event)]:
                 deltas[journey_of[event.originator_id]][column] += delta
         columns = ("total_enrolled", "total_completed", "total_exited", "total_failed",
                    "active_enrollments")

@@ -52,3 +52,37 @@ def select_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[Row
         marks = ", ".join("?" for _ in chunk)
         rows += cursor.execute(statement.format(marks=marks), chunk).fetchall()
     return rows
+
+
+class Fact:
+    """One fact of an enrollment's `Advanced` event, read like an event of its own: its
+    fields as attributes, `originator_id` the enrollment's id, `kind` its name."""
+
+    __slots__ = ("fields", "kind", "originator_id")
+
+    def __init__(self, originator_id: str, fields: dict[str, Any]) -> None:
+        self.originator_id = originator_id
+        self.kind: str = fields["kind"]
+        self.fields = fields
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def event_name(event: Any) -> str:
+    """`Enrolled`, `Registered`, …, or a fact's kind (`StepCompleted`, `Completed`, …)."""
+    return event.kind if isinstance(event, Fact) else type(event).__name__
+
+
+def expand(items: Iterable[Item]) -> Iterator[Item]:
+    """The items with every `Advanced` event replaced by its facts, in order, each at the
+    event's position."""
+    for event, position in items:
+        if type(event).__name__ == "Advanced":
+            for fields in event.facts:
+                yield Fact(event.originator_id, fields), position
+        else:
+            yield event, position

@@ -1,6 +1,6 @@
 """Scenario 2, timers: 10,000 waits due at the same instant, fired by a live `journeys
-scheduler` process (not `tick`). Lateness is the wall-clock stamp of each WAIT's
-StepCompleted event minus the instant the wait was due."""
+scheduler` process (not `tick`). Lateness is the wall-clock stamp of the `Advanced`
+event that completed each WAIT minus the instant the wait was due."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
 
 def _fire_times(system: object, journey_id: str) -> list[datetime]:
     """When each of the journey's waits really fired: the library's wall-clock `timestamp`
-    on its StepCompleted event (the event's `at` is the logical due time)."""
+    on the `Advanced` event whose facts complete the WAIT (the facts' `at` is the logical
+    due time)."""
     services = system.services  # type: ignore[attr-defined]
     table = services.app.recorder.events_table_name
     ids = {r["id"] for r in services.database.query(
@@ -84,11 +85,11 @@ def _fire_times(system: object, journey_id: str) -> list[datetime]:
     fired = []
     for row in services.database.query(
         f"SELECT originator_id, state FROM {table} WHERE topic = ?",
-        ("domain.enrollment:Enrollment.StepCompleted",),
+        ("domain.enrollment:Enrollment.Advanced",),
     ):
         if row["originator_id"] not in ids:
             continue
         state = json.loads(bytes(row["state"]))
-        if state.get("step_type") == "WAIT":
+        if any(f["kind"] == "StepCompleted" and f["step_type"] == "WAIT" for f in state["facts"]):
             fired.append(datetime.fromisoformat(state["timestamp"]["_data_"]))
     return fired

@@ -57,8 +57,18 @@ def customer(**attributes: Any) -> Customer:
 
 def run(j: Journey, e: Enrollment, c: Customer, now: datetime, channel: FakeChannel | None = None,
         retry: RetryPolicy | None = None) -> list[str]:
+    """The names of the events the enrollment recorded, each `Advanced` event's facts in its
+    place; one pass records at most one event."""
     advance(e, j, c, now, channel or FakeChannel(), retry or RetryPolicy())
-    return [type(event).__name__ for event in e.collect_events()]
+    events = e.collect_events()
+    assert [type(event).__name__ for event in events].count("Advanced") <= 1
+    return [name for event in events
+            for name in ([f["kind"] for f in event.facts] if type(event).__name__ == "Advanced"
+                         else [type(event).__name__])]
+
+
+def facts(e: Enrollment) -> list[dict[str, Any]]:
+    return [f for event in e.collect_events() for f in getattr(event, "facts", [])]
 
 
 SEND = Step("step_send", "SEND", "Hello", {"channel": "EMAIL", "templateId": "hello"})
@@ -150,12 +160,12 @@ def test_condition_records_the_branch_and_the_values_it_saw() -> None:
     advance(yes, j, customer(score=80), T0, FakeChannel(), RetryPolicy())
     advance(no, j, customer(score="high"), T0, FakeChannel(), RetryPolicy())
 
-    first_yes = next(e for e in yes.collect_events() if type(e).__name__ == "StepCompleted")
-    first_no = next(e for e in no.collect_events() if type(e).__name__ == "StepCompleted")
-    assert first_yes.outcome == {"branch": "yes", "values": {"score": 80}}
-    assert first_yes.next_step_id == "step_send"
-    assert first_no.outcome == {"branch": "no", "values": {"score": "high"}}
-    assert first_no.next_step_id == "step_end"
+    first_yes = next(f for f in facts(yes) if f["kind"] == "StepCompleted")
+    first_no = next(f for f in facts(no) if f["kind"] == "StepCompleted")
+    assert first_yes["outcome"] == {"branch": "yes", "values": {"score": 80}}
+    assert first_yes["next_step_id"] == "step_send"
+    assert first_no["outcome"] == {"branch": "no", "values": {"score": "high"}}
+    assert first_no["next_step_id"] == "step_end"
 
 
 def test_split_picks_the_same_variant_on_replay() -> None:
@@ -166,15 +176,15 @@ def test_split_picks_the_same_variant_on_replay() -> None:
 
     advance(e, j, customer(), T0, FakeChannel(), RetryPolicy())
     events = e.collect_events()
-    decided = events[1]
+    decided = events[1].facts[0]
 
     replayed = None
     for event in events:
         replayed = event.mutate(replayed)
     again = enrollment(j)
     advance(again, j, customer(), T0, FakeChannel(), RetryPolicy())
-    assert again.collect_events()[1].outcome == decided.outcome
-    assert decided.next_step_id == ("step_send", "step_end")[decided.outcome["variant"]]
+    assert again.collect_events()[1].facts[0]["outcome"] == decided["outcome"]
+    assert decided["next_step_id"] == ("step_send", "step_end")[decided["outcome"]["variant"]]
 
 
 def test_update_changes_the_customer_with_the_enrollments_step() -> None:
@@ -201,3 +211,18 @@ def test_a_paused_journey_holds_work_and_an_archived_one_exits_it() -> None:
     j.archive(T0)
     assert run(j, e, customer(), T0 + timedelta(days=1)) == ["Exited"]
     assert e.reason == "JOURNEY_ARCHIVED"
+
+
+def test_a_pass_is_one_event_and_replaying_it_gives_the_same_enrollment() -> None:
+    j = journey(SEND, Step("step_wait", "WAIT", "w", {"duration": "1 hour"}), END)
+    e = enrollment(j)
+    advance(e, j, customer(), T0, FakeChannel(), RetryPolicy())
+    events = e.collect_events()
+
+    assert [type(x).__name__ for x in events] == ["Enrolled", "Advanced"]
+    assert [f["kind"] for f in events[1].facts] == ["MessageRequested", "StepCompleted", "WaitStarted"]
+    replayed = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    assert vars(replayed) == vars(e)
