@@ -25,3 +25,11 @@ def wait_ends(start: datetime, duration: Duration, timezone: str) -> datetime:
     target = local + timedelta(days=duration.amount * _CALENDAR[duration.unit])
     # fold=0: a gap time is read with the offset before the change, i.e. moved forward.
     return target.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def api_instant(instant: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, as every instant the API shows: fixed width
+    (a four-digit year), so such strings sort as the instants do."""
+    if instant.utcoffset():
+        instant = instant.astimezone(UTC)
+    return instant.isoformat(timespec="milliseconds")[:23] + "Z"

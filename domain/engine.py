@@ -8,10 +8,10 @@ makes the same decisions, at the same recorded times, as a punctual one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from domain.calendar import wait_ends
+from domain.calendar import api_instant, wait_ends
 from domain.conditions import evaluate
 from domain.customer import Customer
 from domain.delivery import Channel, Message, RetryPolicy
@@ -31,11 +31,6 @@ class Progress:
     ended: bool = False
     customer_changed: bool = False
     messages: list[str] = field(default_factory=list)
-
-
-def _iso(instant: datetime) -> str:
-    """UTC with milliseconds and a Z, as every timestamp the API shows."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def advance(
@@ -83,7 +78,7 @@ def _advance(
         index = index_of[enrollment.current_step_id]
         step = journey.steps[index]
         if enrollment.pending == WAIT:
-            _finish(enrollment, step, {"waitedUntil": _iso(at)}, _next(journey, index), at, progress)
+            _finish(enrollment, step, {"waitedUntil": api_instant(at)}, _next(journey, index), at, progress)
         elif enrollment.pending == SEND:
             _deliver(enrollment, journey, customer, step, index, now, channel, retry, progress)
         elif enrollment.pending == ADVANCE:

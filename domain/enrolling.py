@@ -14,7 +14,7 @@ from domain.aggregate import StrAggregate
 from domain.conditions import evaluate
 from domain.customer import Customer
 from domain.delivery import Channel, RetryPolicy
-from domain.engine import advance
+from domain.engine import Progress, advance
 from domain.enrollment import Enrollment
 from domain.enrollment_slot import EnrollmentSlot
 from domain.errors import Conflict, NotFound
@@ -48,13 +48,29 @@ class Ingested:
 
 @dataclass
 class Processed:
-    """What a pass of the engine did."""
+    """What a pass of the engine did (and, for `match`, how many it enrolled)."""
 
+    enrolled: int = 0
     enrollments: int = 0
     ended: int = 0
     messages: list[str] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     position: int = 0
+
+    def count(self, enrollment_id: str, progress: Progress) -> None:
+        if progress.changed:
+            self.enrollments += 1
+            self.changed.add(enrollment_id)
+            self.messages += progress.messages
+            self.ended += progress.ended
+
+    def add(self, other: Processed) -> None:
+        self.enrolled += other.enrolled
+        self.enrollments += other.enrollments
+        self.ended += other.ended
+        self.messages += other.messages
+        self.changed |= other.changed
+        self.position = max(self.position, other.position)
 
 
 class _Batch:
@@ -190,29 +206,34 @@ class EnrollmentCommands(Application[str]):
             result.position = max([result.position, *(r.notification.id for r in recordings)])
         return result
 
-    def match(self, triggers: Iterable[Any]) -> int:
+    def match(self, triggers: Iterable[Any], now: datetime | None = None) -> Processed:
         """Enroll customers from `TriggerEvent.Received` events; safe to run twice on the same.
 
         Each enrollment's id derives from (journey, trigger event), and the customer's slot
         refuses a second active enrollment, so replaying a batch enrolls no one twice.
+        Given `now`, the new enrollments' first pass runs at once and is saved with them
+        (the steps due by `now`, exactly as the scheduler would run them next).
         """
         triggers = list(triggers)
         try:
-            return self._match(triggers)
+            return self._match(triggers, now)
         except RecordConflictError:
-            return sum(self._match_each(trigger) for trigger in triggers)
+            result = Processed()
+            for trigger in triggers:
+                result.add(self._match_each(trigger, now))
+            return result
 
-    def _match_each(self, trigger: Any) -> int:
+    def _match_each(self, trigger: Any, now: datetime | None) -> Processed:
         """One trigger on its own, reloading on conflict; a persistent conflict is raised, so
         the matcher keeps its position and the trigger is matched in a later round."""
         for _attempt in range(CONFLICT_ATTEMPTS - 1):
             try:
-                return self._match([trigger])
+                return self._match([trigger], now)
             except RecordConflictError:
                 continue
-        return self._match([trigger])
+        return self._match([trigger], now)
 
-    def _match(self, triggers: list[Any]) -> int:
+    def _match(self, triggers: list[Any], now: datetime | None) -> Processed:
         batch = _Batch(self, self.loader)
         candidates: dict[tuple[str, str], list[str]] = {}
         for trigger in triggers:
@@ -224,7 +245,7 @@ class EnrollmentCommands(Application[str]):
         batch.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids)
         slots: list[EnrollmentSlot] = [batch.get(i) for i in slot_ids if batch.get(i) is not None]
         batch.preload([slot.enrollment_id for slot in slots])  # still active?
-        enrolled = 0
+        started: list[tuple[Enrollment, Journey, Customer]] = []
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
             if not candidates[key]:
@@ -243,10 +264,19 @@ class EnrollmentCommands(Application[str]):
                 enrollment_id = stable_id("enrollment", journey_id, trigger.originator_id)
                 source = {"type": "event", "eventId": trigger.event_id,
                           "triggerEventId": trigger.originator_id}
-                if self._enroll(batch, journey, customer, enrollment_id, source, trigger.at):
-                    enrolled += 1
-        batch.save()
-        return enrolled
+                enrollment = self._enroll(batch, journey, customer, enrollment_id, source,
+                                          trigger.at)
+                if enrollment is not None:
+                    started.append((enrollment, journey, customer))
+        result = Processed(enrolled=len(started))
+        if now is not None and self.channel is not None:
+            for enrollment, journey, customer in started:  # after every trigger is matched
+                progress = advance(enrollment, journey, customer, now, self.channel, self.retry)
+                result.count(enrollment.id, progress)
+                if progress.customer_changed:
+                    batch.add(customer)
+        result.position = batch.save()
+        return result
 
     def _customer_for(self, batch: _Batch, trigger: Any) -> Customer:
         customer: Customer | None = batch.get(customer_id_for(trigger.tenant_id, trigger.customer_id))
@@ -272,8 +302,8 @@ class EnrollmentCommands(Application[str]):
         source: dict[str, Any],
         at: datetime,
         refusal_is_error: bool = False,
-    ) -> bool:
-        """Claim the customer's slot and start an enrollment; False if the slot refuses
+    ) -> Enrollment | None:
+        """Claim the customer's slot and start an enrollment; None if the slot refuses
         (or the slot's Conflict, when `refusal_is_error`)."""
         slot: EnrollmentSlot | None = batch.get(slot_id_for(journey.id, customer.customer_id))
         if slot is None:
@@ -288,7 +318,7 @@ class EnrollmentCommands(Application[str]):
             except Conflict:
                 if refusal_is_error:
                     raise
-                return False
+                return None
         enrollment = Enrollment(
             journey_id=journey.id, tenant_id=journey.tenant_id, customer_id=customer.customer_id,
             source=source, first_step_id=journey.steps[0].id if journey.steps else None, at=at,
@@ -296,7 +326,7 @@ class EnrollmentCommands(Application[str]):
         )
         batch.add(slot)
         batch.add(enrollment)
-        return True
+        return enrollment
 
     # Enrollments by hand ---------------------------------------------------------------
 
@@ -386,14 +416,9 @@ class EnrollmentCommands(Application[str]):
             result = Processed()
             for enrollment_id in enrollment_ids:
                 try:
-                    one = self._process([enrollment_id], now)
+                    result.add(self._process([enrollment_id], now))
                 except RecordConflictError:
                     continue
-                result.enrollments += one.enrollments
-                result.ended += one.ended
-                result.messages += one.messages
-                result.changed |= one.changed
-                result.position = max(result.position, one.position)
             return result
 
     def _process(self, enrollment_ids: Sequence[str], now: datetime) -> Processed:
@@ -416,13 +441,9 @@ class EnrollmentCommands(Application[str]):
             if not progress.changed:
                 continue
             batch.add(enrollment)
-            result.enrollments += 1
-            result.changed.add(enrollment.id)
-            result.messages += progress.messages
+            result.count(enrollment.id, progress)
             if progress.customer_changed:
                 batch.add(customer)
-            if progress.ended:
-                result.ended += 1
         result.position = batch.save()
         return result
 

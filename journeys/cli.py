@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from tqdm import tqdm
 
 from journeys.clock import system_clock
-from journeys.settings import SettingsError, database_url
+from journeys.settings import SettingsError, batch_size, database_url
 from journeys.wiring import System, build_system
 
 log = logging.getLogger("journeys")
@@ -38,6 +38,21 @@ def _instant(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _batch_size(text: str) -> int:
+    try:
+        return batch_size(text)
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_batch_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--batch-size", type=_batch_size, metavar="N",
+        help="enrollments the scheduler matches or advances per save: a crash hands at most "
+        "one batch's messages over again (default: $JOURNEYS_BATCH_SIZE or 200)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="journeys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -51,14 +66,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--threads", type=int, default=8)
         command.add_argument("--interval", type=float, default=1.0,
                              help="scheduler poll interval in seconds (serve)")
+        _add_batch_size(command)
         _add_database(command)
     scheduler = commands.add_parser(
         "scheduler", help="the long-running loop: due waits, sends, trigger matching, projections"
     )
     scheduler.add_argument("--interval", type=float, default=1.0, help="poll interval, seconds")
+    _add_batch_size(scheduler)
     _add_database(scheduler)
     tick = commands.add_parser("tick", help="do every piece of work due at an instant, then exit")
     tick.add_argument("--now", type=_instant, required=True, metavar="ISO-8601")
+    _add_batch_size(tick)
     _add_database(tick)
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="action", required=True
@@ -78,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     try:
-        system = build_system(database_url(args.database))
+        system = build_system(database_url(args.database),
+                              batch_size=getattr(args, "batch_size", None))
     except SettingsError as error:
         print(f"journeys: {error}", file=sys.stderr)
         return 2
@@ -117,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _tick(system: System, now: datetime) -> int:
     totals = system.scheduler.tick(now)
     print(f"tick {now.isoformat().replace('+00:00', 'Z')}: matched {totals.matched} events, "
+          f"enrolled {totals.enrolled}, "
           f"advanced {totals.processed} enrollments, ended {totals.ended}, "
           f"handed {totals.messages} messages to the channel")
     system.services.app.close()

@@ -62,3 +62,14 @@ def store_for(url: str) -> Store:
             display=f"postgresql://{parts.hostname}:{parts.port or 5432}/{dbname}",
         )
     raise SettingsError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def batch_size(text: str) -> int:
+    """Enrollments the scheduler matches or advances per save, 1 to 10,000."""
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 10_000:
+        raise SettingsError(f"the batch size must be a whole number from 1 to 10000, not {text!r}")
+    return size

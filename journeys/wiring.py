@@ -13,6 +13,7 @@ from domain.delivery import Channel, RetryPolicy
 from domain.ids import IdFactory, random_id
 from journeys.clock import system_clock
 from journeys.settings import SettingsError, store_for
+from journeys.settings import batch_size as parse_batch_size
 from projections.customers import CustomersProjection
 from projections.database import Database, Dialect
 from projections.due_work import DueWorkProjection
@@ -75,6 +76,7 @@ def build_system(
     channel: Channel | None = None,
     retry: RetryPolicy | None = None,
     lease: timedelta | None = None,
+    batch_size: int | None = None,
 ) -> System:
     store = store_for(database_url)
     app = JourneysApplication(
@@ -91,7 +93,9 @@ def build_system(
     app.read_side = ReadModels(database, runner)
     app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
-    scheduler = Scheduler(app, database, runner, lease=lease, lease_clock=system_clock)
+    batch_size = batch_size or parse_batch_size(os.environ.get("JOURNEYS_BATCH_SIZE", "200"))
+    scheduler = Scheduler(app, database, runner, lease=lease, lease_clock=system_clock,
+                          batch_size=batch_size)
     return System(Services(app, database, runner, consistency_timeout), scheduler)
 
 

@@ -10,9 +10,11 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, Protocol, overload
+
+from domain.calendar import api_instant
 
 Dialect = Literal["sqlite", "postgres"]
 Row = dict[str, Any]
@@ -32,9 +34,7 @@ def iso(instant: None) -> None: ...
 
 def iso(instant: datetime | None) -> str | None:
     """UTC ISO-8601 with millisecond precision and a Z: fixed width, so it sorts as text."""
-    if instant is None:
-        return None
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return None if instant is None else api_instant(instant)
 
 
 def to_json(value: Any) -> str:

@@ -58,18 +58,11 @@ class Fact:
     """One fact of an enrollment's `Advanced` event, read like an event of its own: its
     fields as attributes, `originator_id` the enrollment's id, `kind` its name."""
 
-    __slots__ = ("fields", "kind", "originator_id")
+    kind: str
 
     def __init__(self, originator_id: str, fields: dict[str, Any]) -> None:
+        self.__dict__.update(fields)
         self.originator_id = originator_id
-        self.kind: str = fields["kind"]
-        self.fields = fields
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def event_name(event: Any) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.application import JourneysApplication
+from domain.enrolling import Processed
 from projections.database import Database
 from projections.due_work import claim_due, release_claims
 from projections.runner import ProjectionRunner
@@ -19,10 +20,17 @@ log = logging.getLogger("journeys.scheduler")
 
 @dataclass
 class Totals:
-    matched: int = 0
-    processed: int = 0
+    matched: int = 0  # trigger events read
+    enrolled: int = 0
+    processed: int = 0  # enrollments advanced
     ended: int = 0
     messages: int = 0
+
+    def add(self, result: Processed) -> None:
+        self.enrolled += result.enrolled
+        self.processed += result.enrollments
+        self.ended += result.ended
+        self.messages += len(result.messages)
 
 
 class Scheduler:
@@ -39,7 +47,8 @@ class Scheduler:
         self.app = app
         self.database = database
         self.runner = runner
-        self.matcher = TriggerMatcher(app, database, lambda: runner.positions()["journeys"])
+        self.matcher = TriggerMatcher(app, database, lambda: runner.positions()["journeys"],
+                                      batch_size=batch_size)
         self.batch_size = batch_size
         self.lease = lease
         self.lease_clock = lease_clock
@@ -50,17 +59,16 @@ class Scheduler:
         True when the round changed something (so another round may find more to do).
         """
         project()  # the matcher needs the journeys read model up to the triggers it reads
-        matched = self.matcher.run_once()
+        matched, passes = self.matcher.run_once(now)
         totals.matched += matched
+        totals.add(passes)
         project()
         wall = self.lease_clock()
         claimed = claim_due(self.database, now, wall + self.lease, wall, self.batch_size)
         changed = 0
         if claimed:
             result = self.app.process(claimed, now)
-            totals.processed += result.enrollments
-            totals.ended += result.ended
-            totals.messages += len(result.messages)
+            totals.add(result)
             changed = len(result.changed)
             unchanged = [i for i in claimed if i not in result.changed]
             if unchanged:

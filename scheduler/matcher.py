@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.application import JourneysApplication
+from domain.enrolling import Processed
 from domain.trigger_event import TriggerEvent
 from projections.database import Database
 from projections.runner import move_tracking
@@ -54,24 +56,28 @@ class TriggerMatcher:
         )
         return int(row["position"]) if row else 0
 
-    def run_once(self) -> int:
-        """Match one batch; returns how many trigger events it read.
+    def run_once(self, now: datetime | None = None) -> tuple[int, Processed]:
+        """Match one batch; returns how many trigger events it read, and what the new
+        enrollments' first passes did: given `now`, their steps due by then run in the same
+        save (`JourneysApplication.match`).
 
         The position moves past every notification read up to the head, trigger or not, so
         the next poll never scans the engine's own events again.
         """
         position = self.position()
         head = min(self.recorder.max_notification_id() or 0, self.journeys_position())
+        passes = Processed()
         if head <= position:
-            return 0
+            return 0, passes
         notifications = self.recorder.select_notifications(
             start=position + 1, limit=self.batch_size, stop=head, topics=[TOPIC]
         )
         if notifications:
-            self.app.match([self.app.mapper.to_domain_event(n) for n in notifications])
+            passes = self.app.match([self.app.mapper.to_domain_event(n) for n in notifications],
+                                    now)
         reached = notifications[-1].id if len(notifications) == self.batch_size else head
         with self.database.transaction() as cursor:
             moved = move_tracking(cursor, NAME, position, reached)
         if not moved:
             log.info("another matcher took the triggers after %s first", position)
-        return len(notifications)
+        return len(notifications), passes

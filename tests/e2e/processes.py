@@ -22,10 +22,13 @@ def free_port() -> int:
         return port
 
 
-def journeys(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a short `journeys` command to completion."""
+def journeys(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a short `journeys` command to completion (`env` added to this environment)."""
     return subprocess.run(
-        [JOURNEYS, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [JOURNEYS, *args], capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, **(env or {})},
     )
 
 

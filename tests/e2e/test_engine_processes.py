@@ -75,6 +75,17 @@ def test_tick_refuses_an_instant_without_a_time_zone(tmp_path: Path) -> None:
     assert "time zone" in result.stderr
 
 
+def test_tick_refuses_a_batch_size_out_of_range(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'j.db'}"
+    flag = journeys("tick", "--now", "2025-01-01T00:00:00Z", "--batch-size", "0",
+                    "--database", database)
+    env = journeys("tick", "--now", "2025-01-01T00:00:00Z", "--database", database,
+                   env={"JOURNEYS_BATCH_SIZE": "lots"})
+
+    assert flag.returncode == 2 and "--batch-size" in flag.stderr
+    assert env.returncode == 2 and "batch size" in env.stderr
+
+
 def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -44,3 +44,45 @@ def test_a_trigger_carries_its_customer_profile_even_when_no_journey_listens(
     row = system.services.database.query_one(
         "SELECT name, email, attributes FROM customers WHERE tenant_id = 't' AND customer_id = 'ada'")
     assert row == {"name": "Ada", "email": "ada@example.com", "attributes": '{"tier":"Gold"}'}
+
+
+def test_a_new_enrollment_runs_its_due_steps_in_the_save_that_enrolls_it(
+    system: System, clock: Clock
+) -> None:
+    """Enrolled and the first Advanced are appended together, by the matcher, at the trigger's
+    instant; the scheduler has nothing left to claim for them."""
+    clock.now = T0
+    app = system.services.app
+    journey = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey
+    app.add_step(journey.id, "SEND", "hi", {"channel": "EMAIL", "templateId": "hi"})
+    app.add_step(journey.id, "WAIT", "a day", {"duration": "1 day"})
+    app.add_step(journey.id, "END", "done")
+    app.activate(journey.id)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
+
+    totals = system.scheduler.tick(T0)
+
+    assert (totals.matched, totals.enrolled, totals.processed, totals.messages) == (3, 3, 3, 3)
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    rows = system.services.database.query(
+        f"SELECT originator_id, originator_version, topic FROM {table} "
+        "WHERE originator_id LIKE ? ORDER BY originator_id, originator_version", ("enrollment_%",))
+    assert [(r["originator_version"], r["topic"].split(".")[-1]) for r in rows] == [
+        (1, "Enrolled"), (2, "Advanced")] * 3
+    due = system.services.database.query("SELECT kind, due_at FROM due_work")
+    assert due == [{"kind": "wait", "due_at": "2025-12-15T09:00:00.000Z"}] * 3
+
+
+def test_the_scheduler_batch_bounds_what_one_save_enrolls(system: System, clock: Clock) -> None:
+    clock.now = T0
+    app = system.services.app
+    system.scheduler.matcher.batch_size = 2
+    journey = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey
+    app.add_step(journey.id, "END", "done")
+    app.activate(journey.id)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(5)])
+    system.runner.catch_up()
+
+    first = system.scheduler.matcher.run_once(T0)
+
+    assert (first[0], first[1].enrolled, first[1].ended) == (2, 2, 2)
