@@ -240,9 +240,10 @@ class EnrollmentCommands(Application[str]):
             key = (trigger.tenant_id, trigger.event_type)
             if key not in candidates:
                 candidates[key] = self.read_side.journeys_triggered_by(*key)
-        slot_ids = [slot_id_for(j, t.customer_id) for t in triggers
-                    for j in candidates[(t.tenant_id, t.event_type)]]
-        batch.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids)
+        pairs = [(t, j) for t in triggers for j in candidates[(t.tenant_id, t.event_type)]]
+        slot_ids = [slot_id_for(j, t.customer_id) for t, j in pairs]
+        batch.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids
+                      + [stable_id("enrollment", j, t.originator_id) for t, j in pairs])
         slots: list[EnrollmentSlot] = [batch.get(i) for i in slot_ids if batch.get(i) is not None]
         batch.preload([slot.enrollment_id for slot in slots])  # still active?
         started: list[tuple[Enrollment, Journey, Customer]] = []
@@ -262,6 +263,8 @@ class EnrollmentCommands(Application[str]):
                 if not evaluate(conditions, "AND", profile)[0]:
                     continue
                 enrollment_id = stable_id("enrollment", journey_id, trigger.originator_id)
+                if batch.get(enrollment_id) is not None:
+                    continue  # this trigger enrolled here before: a replay after a crash
                 source = {"type": "event", "eventId": trigger.event_id,
                           "triggerEventId": trigger.originator_id}
                 enrollment = self._enroll(batch, journey, customer, enrollment_id, source,

@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_database(scheduler)
     tick = commands.add_parser("tick", help="do every piece of work due at an instant, then exit")
     tick.add_argument("--now", type=_instant, required=True, metavar="ISO-8601")
+    tick.add_argument(
+        "--projections", choices=("inline", "external"), default="inline",
+        help="inline: bring the read models up between rounds (default); external: another "
+        "process keeps them (journeys projections run, scheduler, serve), tick waits for it "
+        "only when it runs out of work",
+    )
     _add_batch_size(tick)
     _add_database(tick)
     projections = commands.add_parser("projections", help="read models").add_subparsers(
@@ -122,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_for_signal(system.services, [projections_loop, scheduler_loop])
         return 0
     if args.command == "tick":
-        return _tick(system, args.now)
+        return _tick(system, args.now, args.projections == "external")
     if args.action == "status":
         return _status(system)
     if args.action == "rebuild":
@@ -133,8 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _tick(system: System, now: datetime) -> int:
-    totals = system.scheduler.tick(now)
+def _tick(system: System, now: datetime, external_projections: bool) -> int:
+    totals = system.scheduler.tick(now, external_projections=external_projections)
     print(f"tick {now.isoformat().replace('+00:00', 'Z')}: matched {totals.matched} events, "
           f"enrolled {totals.enrolled}, "
           f"advanced {totals.processed} enrollments, ended {totals.ended}, "

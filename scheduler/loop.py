@@ -76,11 +76,30 @@ class Scheduler:
                 release_claims(self.database, unchanged)
         return bool(matched or changed)
 
-    def tick(self, now: datetime) -> Totals:
-        """Do every piece of work due at `now`, let the read models catch up, and return."""
+    def tick(self, now: datetime, *, external_projections: bool = False,
+             settle_timeout: float = 10.0) -> Totals:
+        """Do every piece of work due at `now`, let the read models catch up, and return.
+
+        By default the read models are brought up to date between rounds, in this process.
+        With `external_projections`, another process keeps them (`journeys projections
+        run`, a scheduler, `serve`) and the rounds do not wait for it: claims are leased, so
+        work it has not projected yet is not claimed twice meanwhile. When the rounds run
+        out of work, the tick waits for the read models to reach the head of the log (or,
+        after `settle_timeout` seconds, catches them up itself) and looks again, so it
+        never stops while work due at `now` is still to be seen.
+        """
         totals = Totals()
-        while self.run_once(now, totals, self.runner.catch_up):
-            pass
+        if not external_projections:
+            while self.run_once(now, totals, self.runner.catch_up):
+                pass
+        else:
+            while True:
+                while self.run_once(now, totals, lambda: None):
+                    pass
+                if not self.runner.wait_for(self.runner.head(), settle_timeout):
+                    self.runner.catch_up()
+                if not self.run_once(now, totals, lambda: None):
+                    break
         self.runner.catch_up()
         return totals
 

@@ -39,10 +39,11 @@ def fresh_database(url: str, workdir: Path) -> str:
     return parts._replace(path=f"/{name}").geturl()
 
 
-def engine(url: str, customers: int, tenant: str = "bench") -> dict[str, Any]:
+def engine(url: str, customers: int, batch_size: int, tenant: str = "bench") -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-m", "tests.benchmarks.engine", "--database", url,
-         "--customers", str(customers), "--tenant", tenant, "--progress"],
+         "--customers", str(customers), "--batch-size", str(batch_size), "--tenant", tenant,
+         "--progress"],
         stdout=subprocess.PIPE, text=True, check=True)
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures
@@ -67,7 +68,7 @@ def run_database(url: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         results["http_ceiling"] = api.http_ceiling(url, workdir, args.seconds, args.concurrency)
     if "engine" in args.scenarios:
         print(f"scenario: engine, {args.customers} customers (and rebuild)", flush=True)
-        results["engine"] = engine(url, args.customers)
+        results["engine"] = engine(url, args.customers, args.batch_size)
     if "api" in args.scenarios:
         print("scenario: API (a journey with 1,000 enrollments first)", flush=True)
         small = engine(url, 1000, tenant="small")
@@ -139,6 +140,8 @@ def main() -> None:
     parser.add_argument("--database", action="append",
                         help="a PostgreSQL server URL or 'sqlite' (repeatable; default: both)")
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=1000,
+                        help="the engine scenario's `tick` batch (enrollments per save)")
     parser.add_argument("--waits", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="load per API endpoint")
     parser.add_argument("--concurrency", type=int, default=8)
@@ -150,7 +153,8 @@ def main() -> None:
     args.scenarios = set(args.scenarios.split(","))
     args.schedulers = [int(n) for n in args.schedulers.split(",")]
     report: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "args": {
-        "customers": args.customers, "waits": args.waits, "seconds": args.seconds,
+        "customers": args.customers, "batch_size": args.batch_size, "waits": args.waits,
+        "seconds": args.seconds,
         "concurrency": args.concurrency, "scenarios": sorted(args.scenarios)}, "runs": []}
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:

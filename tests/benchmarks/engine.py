@@ -12,8 +12,12 @@ import argparse
 import json
 import logging
 import resource
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -22,6 +26,7 @@ from journeys.wiring import System, build_system
 from scheduler.channels import LogChannel
 
 T0 = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+JOURNEYS = str(Path(sys.executable).with_name("journeys"))
 
 
 def six_step_journey(system: System, tenant: str, trigger: str = "bench.signup") -> str:
@@ -61,19 +66,34 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--projections", choices=("inline", "external"), default="external",
+                        help="external: a `journeys projections run` process beside the ticks")
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     now = {"t": T0}
-    system = build_system(args.database, clock=lambda: now["t"], channel=LogChannel())
+    system = build_system(args.database, clock=lambda: now["t"], channel=LogChannel(),
+                          batch_size=args.batch_size)
     jid = six_step_journey(system, args.tenant)
     head_before = system.runner.head()
     ingest_seconds = ingest(system, args.tenant, args.customers, args.progress)
-    started = time.perf_counter()
-    first = system.scheduler.tick(T0)
-    second = system.scheduler.tick(T0 + timedelta(days=1, hours=1))
-    engine_seconds = time.perf_counter() - started
+    external = args.projections == "external"
+    follower = subprocess.Popen(
+        [JOURNEYS, "projections", "run", "--database", args.database],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if external else None
+    try:
+        started = time.perf_counter()
+        first = system.scheduler.tick(T0, external_projections=external)
+        first_seconds = time.perf_counter() - started
+        second = system.scheduler.tick(T0 + timedelta(days=1, hours=1),
+                                       external_projections=external)
+        engine_seconds = time.perf_counter() - started
+    finally:
+        if follower:
+            follower.send_signal(signal.SIGTERM)
+            follower.wait(timeout=60)
     written = system.runner.head() - head_before
     counters = system.services.database.query_one(
         "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (jid,))
@@ -88,6 +108,9 @@ def main() -> None:
         "completed": counters["total_completed"] if counters else 0,
         "ingest_seconds": ingest_seconds,
         "ingest_events_per_s": args.customers / ingest_seconds,
+        "batch_size": args.batch_size,
+        "first_tick_seconds": first_seconds,
+        "second_tick_seconds": engine_seconds - first_seconds,
         "engine_seconds": engine_seconds,
         "total_seconds": ingest_seconds + engine_seconds,
         "events_written": written,
@@ -95,11 +118,15 @@ def main() -> None:
         "transitions": transitions,
         "transitions_per_s": transitions / engine_seconds,
         "matched": first.matched,
+        "enrolled": first.enrolled,
         "processed": first.processed + second.processed,
         "rebuild_events": rebuilt,
         "rebuild_seconds": rebuild_seconds,
         "rebuild_events_per_s": rebuilt / rebuild_seconds,
+        "projections": args.projections,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "projections_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if external else None,
     }))
     system.services.app.close()
 

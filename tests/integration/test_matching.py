@@ -86,3 +86,27 @@ def test_the_scheduler_batch_bounds_what_one_save_enrolls(system: System, clock:
     first = system.scheduler.matcher.run_once(T0)
 
     assert (first[0], first[1].enrolled, first[1].ended) == (2, 2, 2)
+
+
+def test_matching_a_batch_again_after_its_enrollments_ended_enrolls_no_one(
+    system: System, clock: Clock
+) -> None:
+    """A matcher that crashed after its save but before moving its position reads the same
+    triggers again; with re-entry allowed and the enrollments already over, the slots would
+    let them in, but each trigger's enrollment exists already."""
+    clock.now = T0
+    app = system.services.app
+    journey = app.create_journey(tenant_id="t", name="j", trigger_type="go",
+                                 allow_reentry=True).journey
+    app.add_step(journey.id, "END", "done")
+    app.activate(journey.id)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
+    system.runner.catch_up()
+    triggers = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(
+        start=1, limit=100, topics=["domain.trigger_event:TriggerEvent.Received"])]
+
+    first = app.match(triggers, T0)
+    again = app.match(triggers, T0)
+
+    assert (first.enrolled, first.ended) == (3, 3)
+    assert (again.enrolled, again.ended) == (0, 0)

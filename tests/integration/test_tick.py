@@ -1,0 +1,70 @@
+"""`tick` with the read models kept by another runner: it does not wait for them between
+rounds, yet finishes every piece of work due at the instant, and only once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from domain.enrolling import IncomingEvent
+from journeys.wiring import System, build_system
+from tests.conftest import Clock
+
+T0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
+
+
+def _journey(system: System, customers: int) -> str:
+    app = system.services.app
+    jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
+    app.add_step(jid, "SEND", "hi", {"channel": "EMAIL", "templateId": "hi"})
+    app.add_step(jid, "WAIT", "an hour", {"duration": "1 hour"})
+    app.add_step(jid, "END", "done")
+    app.activate(jid)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(customers)])
+    return jid
+
+
+def _counters(system: System, jid: str) -> dict[str, object] | None:
+    return system.services.database.query_one(
+        "SELECT total_enrolled, total_completed, active_enrollments FROM journeys WHERE id = ?",
+        (jid,))
+
+
+def test_tick_beside_another_runner_does_all_the_work_once(
+    system: System, clock: Clock, database_url: str
+) -> None:
+    clock.now = T0
+    jid = _journey(system, 30)
+    system.scheduler.batch_size = system.scheduler.matcher.batch_size = 7
+    follower = build_system(database_url, clock=clock)
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.runner.run_forever, args=(stop, 0.01))
+    thread.start()
+    try:
+        first = system.scheduler.tick(T0, external_projections=True)
+        second = system.scheduler.tick(T0 + timedelta(hours=2), external_projections=True)
+    finally:
+        stop.set()
+        thread.join()
+        follower.services.app.close()
+
+    assert (first.enrolled, first.processed, first.messages) == (30, 30, 30)
+    assert (second.processed, second.ended) == (30, 30), "each wait fired once"
+    assert _counters(system, jid) == {"total_enrolled": 30, "total_completed": 30,
+                                      "active_enrollments": 0}
+    assert system.services.database.query("SELECT * FROM due_work") == []
+
+
+def test_tick_expecting_another_runner_that_is_not_there_still_finishes(
+    system: System, clock: Clock
+) -> None:
+    clock.now = T0
+    jid = _journey(system, 5)
+
+    system.scheduler.tick(T0, external_projections=True, settle_timeout=0.05)
+    second = system.scheduler.tick(T0 + timedelta(hours=2), external_projections=True,
+                                   settle_timeout=0.05)
+
+    assert second.ended == 5
+    assert _counters(system, jid) == {"total_enrolled": 5, "total_completed": 5,
+                                      "active_enrollments": 0}
