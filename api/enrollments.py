@@ -47,9 +47,8 @@ class EnrollmentCollection:
         """Enroll a customer by hand (created if unknown; trigger conditions do not apply)."""
         body: schemas.Enroll = req.context.json
         app = self.services.app
-        enrollment, position = app.enroll(journey_id, body.customerId, tenant_of(req))
+        enrollment, journey, position = app.enroll(journey_id, body.customerId, tenant_of(req))
         self.services.settle(position)
-        journey = app.journey(journey_id)
         numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
         resp.status = falcon.HTTP_201
         resp.location = f"/journeys/{journey_id}/enrollments/{enrollment.id}"

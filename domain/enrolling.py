@@ -335,10 +335,11 @@ class EnrollmentCommands(Application[str]):
 
     def enroll(
         self, journey_id: str, customer_id: str, tenant_id: str | None = None
-    ) -> tuple[Enrollment, int]:
-        """Manual enrollment: the trigger's conditions do not apply; unknown customers are made."""
+    ) -> tuple[Enrollment, Journey, int]:
+        """Manual enrollment: the trigger's conditions do not apply; unknown customers are made.
+        Returns the enrollment, the journey it was made in, and the log position."""
 
-        def attempt() -> tuple[Enrollment, int]:
+        def attempt() -> tuple[Enrollment, Journey, int]:
             journey = self.journey(journey_id, tenant_id)
             if journey.status != ACTIVE:
                 raise Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
@@ -354,7 +355,7 @@ class EnrollmentCommands(Application[str]):
                          refusal_is_error=True)
             position = batch.save()
             enrollment: Enrollment = batch.touched[enrollment_id]  # type: ignore[assignment]
-            return enrollment, position
+            return enrollment, journey, position
 
         return until_saved(attempt, "the customer's enrollment")
 

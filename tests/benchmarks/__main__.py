@@ -69,12 +69,14 @@ def run_database(url: str, args: argparse.Namespace, workdir: Path) -> dict[str,
     if "engine" in args.scenarios:
         print(f"scenario: engine, {args.customers} customers (and rebuild)", flush=True)
         results["engine"] = engine(url, args.customers, args.batch_size)
+        print(json.dumps(results["engine"]), flush=True)
     if "api" in args.scenarios:
         print("scenario: API (a journey with 1,000 enrollments first)", flush=True)
-        small = engine(url, 1000, tenant="small")
+        small = engine(url, 1000, args.batch_size, tenant="small")
         big = results.get("engine", {}).get("journey_id") or small["journey_id"]
         results["api"] = api.api_scenario(url, workdir, args.seconds, args.concurrency, big,
                                           small["journey_id"])
+        print(json.dumps(results["api"]), flush=True)
     if "timers" in args.scenarios:
         results["timers"] = []
         for count in args.schedulers:
@@ -82,6 +84,7 @@ def run_database(url: str, args: argparse.Namespace, workdir: Path) -> dict[str,
                   flush=True)
             results["timers"].append(
                 timers.run(url, waits=args.waits, log_dir=workdir, schedulers=count))
+            print(json.dumps(results["timers"][-1]), flush=True)
     return results
 
 
