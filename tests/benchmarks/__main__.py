@@ -83,7 +83,8 @@ def run_database(url: str, args: argparse.Namespace, workdir: Path) -> dict[str,
             print(f"scenario: timers, {args.waits} waits, {count} scheduler process(es)",
                   flush=True)
             results["timers"].append(
-                timers.run(url, waits=args.waits, log_dir=workdir, schedulers=count))
+                timers.run(url, waits=args.waits, log_dir=workdir, schedulers=count,
+                           batch_size=args.batch_size))
             print(json.dumps(results["timers"][-1]), flush=True)
     return results
 
@@ -109,6 +110,8 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (f"engine: {e['customers']:,} customers, all done (s)", f"{e['total_seconds']:.0f}",
              "", "100k < 180 s; 1M < 1200 s"),
             ("engine: peak RSS (MB)", f"{e['peak_rss_mb']:.0f}", "", "< 300"),
+            ("engine: projections process peak RSS (MB)",
+             f"{e['projections_peak_rss_mb'] or 0:.0f}", "", "< 300"),
             ("rebuild (events/s)", f"{e['rebuild_events_per_s']:,.0f}",
              f"{ratio(e['rebuild_events_per_s'], e['events_per_s']):.2f}", ">= 3 x engine"),
         ]
@@ -144,7 +147,7 @@ def main() -> None:
                         help="a PostgreSQL server URL or 'sqlite' (repeatable; default: both)")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000,
-                        help="the engine scenario's `tick` batch (enrollments per save)")
+                        help="enrollments per save: the engine scenario's `tick`, the timers' schedulers")
     parser.add_argument("--waits", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="load per API endpoint")
     parser.add_argument("--concurrency", type=int, default=8)

@@ -23,7 +23,8 @@ JOURNEYS = str(Path(sys.executable).with_name("journeys"))
 
 
 def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0,
-        log_dir: Path | None = None, schedulers: int = 1) -> dict[str, float]:
+        log_dir: Path | None = None, schedulers: int = 1, batch_size: int = 200
+        ) -> dict[str, float]:
     due = datetime.now(UTC) + timedelta(seconds=lead)
     start = due - timedelta(days=1)
     system = build_system(url, clock=lambda: start, channel=LogChannel())
@@ -46,7 +47,8 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     for number in range(schedulers):
         log = (log_dir / f"timers-scheduler-{number}.log").open("w") if log_dir else None
         running.append(subprocess.Popen(
-            [JOURNEYS, "scheduler", "--database", url, "--interval", str(interval)],
+            [JOURNEYS, "scheduler", "--database", url, "--interval", str(interval),
+             "--batch-size", str(batch_size)],
             stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ)))
     try:
         deadline = time.monotonic() + remaining + 600
@@ -70,6 +72,7 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     quantiles = statistics.quantiles(lateness, n=100)
     span = (max(fired) - min(fired)).total_seconds() or 1e-9
     return {"waits": waits, "fired": len(fired), "interval_s": interval, "schedulers": schedulers,
+            "batch_size": batch_size,
             "lateness_p50_s": quantiles[49], "lateness_p99_s": quantiles[98],
             "lateness_max_s": lateness[-1], "fire_rate_per_s": len(fired) / span}
 
