@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
 from tqdm import tqdm
@@ -91,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_database(status)
     rebuild = projections.add_parser("rebuild", help="drop and rebuild read models from the log")
     rebuild.add_argument("name", nargs="?", help="one projection (default: all)")
+    rebuild.add_argument(
+        "--workers", type=int, choices=range(1, 9), default=1, metavar="N",
+        help="processes replaying the log, each for a share of the projections (default 1; "
+        "more use more cores on PostgreSQL, SQLite has one writer)",
+    )
     _add_database(rebuild)
     run = projections.add_parser("run", help="follow the log and keep read models current")
     run.add_argument("--interval", type=float, default=0.1, help="poll interval in seconds")
@@ -132,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.action == "status":
         return _status(system)
     if args.action == "rebuild":
-        return _rebuild(system, args.name)
+        return _rebuild(system, args.name, args.workers, database_url(args.database))
     from journeys.server import wait_for_signal
 
     wait_for_signal(system.services, [projections_loop])
@@ -158,7 +165,7 @@ def _status(system: System) -> int:
     return 0
 
 
-def _rebuild(system: System, name: str | None) -> int:
+def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
     runner = system.runner
     names = [name] if name else list(runner.projections)
     unknown = [n for n in names if n not in runner.projections]
@@ -166,10 +173,41 @@ def _rebuild(system: System, name: str | None) -> int:
         print(f"journeys: unknown projection {unknown[0]!r}; known: "
               f"{', '.join(runner.projections)}", file=sys.stderr)
         return 2
-    with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
-        applied = runner.rebuild(names, progress=bar.update)
+    groups = _share([(runner.projections[n].weight, n) for n in names], workers)
+    if len(groups) == 1:
+        with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
+            applied = runner.rebuild(names, progress=bar.update)
+    else:
+        runner.reset(names)
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Manager() as manager:
+            # Every worker has made its tables before any applies a batch: a worker's DDL
+            # (idempotent, but it locks the tables) beside another's batch can deadlock.
+            ready = manager.Barrier(len(groups))
+            with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
+                applied = max(pool.map(_catch_up_only, [url] * len(groups), groups,
+                                       [ready] * len(groups)))
     print(f"rebuilt {', '.join(names)} from {applied} events")
     return 0
+
+
+def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
+    """Heaviest first, each to the lightest group so far; empty groups are dropped."""
+    groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(workers)]
+    for weight, name in sorted(weighted, reverse=True):
+        load, names = min(groups, key=lambda group: group[0])
+        groups[groups.index((load, names))] = (load + weight, [*names, name])
+    return [names for _, names in groups if names]
+
+
+def _catch_up_only(url: str, names: list[str], ready: threading.Barrier) -> int:
+    """In a worker process of `rebuild --workers`: replay the log into these projections."""
+    system = build_system(url)
+    try:
+        ready.wait(timeout=120)
+        return system.runner.only(names).catch_up()
+    finally:
+        system.services.app.close()
 
 
 if __name__ == "__main__":

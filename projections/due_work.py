@@ -23,6 +23,7 @@ E = Enrollment
 
 class DueWorkProjection(Projection):
     name = "due_work"
+    weight = 2
     tables = ("due_work",)
     topics = frozenset(get_topic(getattr(E, n)) for n in ("Enrolled", "Advanced"))
 

@@ -103,6 +103,7 @@ def _insert_or_update(
 
 class EnrollmentsProjection(Projection):
     name = "enrollments"
+    weight = 4
     tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats")
     topics = frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
 

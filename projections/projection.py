@@ -19,6 +19,7 @@ class Projection(ABC):
     name: str
     tables: tuple[str, ...]
     topics: frozenset[str]
+    weight = 1  # relative cost of applying the log, to share a rebuild between processes
 
     @abstractmethod
     def create_statements(self, dialect: Dialect) -> list[str]:

@@ -158,7 +158,17 @@ class ProjectionRunner:
                 progress(applied)
 
     def rebuild(self, names: Sequence[str], progress: Callable[[int], object] | None = None) -> int:
-        """Drop and recreate the named read models, reset their tracking, replay the whole log.
+        """Drop and recreate the named read models, reset their tracking, replay the whole log."""
+        self.reset(names)
+        return self.catch_up(progress)
+
+    def only(self, names: Sequence[str]) -> ProjectionRunner:
+        """A runner of some of these projections (to apply them in another process)."""
+        return ProjectionRunner(self.app, self.database, [self.projections[n] for n in names],
+                                self.batch_size)
+
+    def reset(self, names: Sequence[str]) -> None:
+        """Drop and recreate the named read models and set their tracking back to 0.
 
         Dropping (not just emptying) applies a changed table definition.
         """
@@ -170,7 +180,6 @@ class ProjectionRunner:
                 for statement in projection.create_statements(self.database.dialect):
                     cursor.execute(statement)
                 cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?", (name,))
-        return self.catch_up(progress)
 
     # Long-running --------------------------------------------------------------
 

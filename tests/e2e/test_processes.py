@@ -113,3 +113,35 @@ def test_api_and_projection_runner_as_separate_processes_on_postgres(
     finally:
         assert api.stop() == 0, api.log()
         assert runner.stop() == 0, runner.log()
+
+
+def test_rebuild_with_two_workers_gives_the_same_read_models_on_postgres(postgres_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from domain.enrolling import IncomingEvent
+    from journeys.wiring import build_system
+
+    reset_postgres(postgres_url)
+    system = build_system(postgres_url)
+    app = system.services.app
+    jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
+    app.add_step(jid, "UPDATE", "tag", {"updates": [{"field": "n", "action": "increment", "value": 1}]})
+    app.add_step(jid, "END", "done")
+    app.activate(jid)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(40)])
+    system.scheduler.tick(datetime.now(UTC))
+    tables = ("journeys", "enrollments", "enrollment_steps", "step_stats", "customers", "due_work")
+
+    def snapshot() -> dict[str, list[dict[str, Any]]]:
+        return {t: sorted(system.services.database.query(f"SELECT * FROM {t}"), key=repr)
+                for t in tables}
+
+    before = snapshot()
+    rebuilt = journeys("projections", "rebuild", "--workers", "2", "--database", postgres_url)
+    after = snapshot()
+    app.close()
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt journeys, enrollments, customers, due_work" in rebuilt.stdout
+    assert before["journeys"][0]["total_completed"] == 40
+    assert after == before
