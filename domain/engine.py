@@ -44,28 +44,27 @@ def advance(
     """Run every step of `enrollment` that is due at `now`, handing messages to `channel`.
 
     What the pass did is recorded as one event (`Enrollment.record`)."""
-    progress = _advance(enrollment, journey, customer, now, channel, retry)
+    progress = Progress()
+    if not enrollment.is_active or journey.status == PAUSED:
+        return progress  # nothing to run; a PAUSED journey's work is held, not dropped
+    if journey.status == ARCHIVED:
+        enrollment.exit("JOURNEY_ARCHIVED", now)
+        progress.changed = progress.ended = True
+    else:
+        _run_due_steps(enrollment, journey, customer, now, channel, retry, progress)
     enrollment.record()
     return progress
 
 
-def _advance(
+def _run_due_steps(
     enrollment: Enrollment,
     journey: Journey,
     customer: Customer,
     now: datetime,
     channel: Channel,
     retry: RetryPolicy,
-) -> Progress:
-    progress = Progress()
-    if not enrollment.is_active:
-        return progress
-    if journey.status == ARCHIVED:
-        enrollment.exit("JOURNEY_ARCHIVED", now)
-        progress.changed = progress.ended = True
-        return progress
-    if journey.status == PAUSED:
-        return progress  # held, not dropped: the work stays due
+    progress: Progress,
+) -> None:
     index_of = {step.id: index for index, step in enumerate(journey.steps)}
     for _ in range(2 * len(journey.steps) + 2):
         if not enrollment.is_active or enrollment.due_at > now:
@@ -83,7 +82,6 @@ def _advance(
             _deliver(enrollment, journey, customer, step, index, now, channel, retry, progress)
         elif enrollment.pending == ADVANCE:
             _run(enrollment, journey, customer, step, index, at, progress)
-    return progress
 
 
 def _next(journey: Journey, index: int, branch: int = 0) -> str | None:
