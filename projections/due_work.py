@@ -108,6 +108,17 @@ def claim_due(
     return claimed
 
 
+def next_due(database: Database, after: datetime) -> datetime | None:
+    """The earliest instant after `after` at which work of an ACTIVE journey falls due
+    (None if none is known): how long an idle scheduler may sleep without firing late."""
+    row = database.query_one(
+        "SELECT d.due_at FROM due_work d JOIN journeys j ON j.id = d.journey_id "
+        "WHERE d.due_at > ? AND j.status = 'ACTIVE' ORDER BY d.due_at LIMIT 1",
+        (iso(after),),
+    )
+    return None if row is None else datetime.fromisoformat(row["due_at"])
+
+
 def release_claims(database: Database, enrollment_ids: list[str]) -> None:
     """Give back claims on work that turned out not to be due (so it is not held a lease long)."""
     if not enrollment_ids:

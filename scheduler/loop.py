@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from domain.application import JourneysApplication
 from domain.enrolling import Processed
 from projections.database import Database
-from projections.due_work import claim_due, release_claims
+from projections.due_work import claim_due, next_due, release_claims
 from projections.runner import ProjectionRunner
 from scheduler.matcher import TriggerMatcher
 
@@ -106,7 +106,8 @@ class Scheduler:
     def run_forever(
         self, stop: threading.Event, clock: Callable[[], datetime], interval: float = 1.0
     ) -> None:
-        """Poll for work every `interval` seconds; keep going while there is work."""
+        """Poll for work every `interval` seconds, or sooner when known work falls due
+        sooner; keep going while there is work."""
         totals = Totals()
 
         def project() -> None:
@@ -122,4 +123,17 @@ class Scheduler:
                 busy = False
                 stop.wait(interval)
             if not busy:
-                stop.wait(interval)
+                stop.wait(self.idle_wait(clock(), interval))
+
+    def idle_wait(self, now: datetime, interval: float) -> float:
+        """Seconds an idle loop may sleep: the poll interval, or until the next work falls
+        due if that is sooner, so a timer fires on time rather than up to an interval late.
+        Work not yet projected is found by the next poll."""
+        try:
+            due = next_due(self.database, now)
+        except Exception:  # the poll is the fallback; a failed lookup only costs precision
+            log.exception("could not look up the next due work")
+            return interval
+        if due is None:
+            return interval
+        return min(interval, max(0.0, (due - now).total_seconds()) + 0.001)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.enrolling import IncomingEvent
 from journeys.wiring import System, build_system
 from tests.conftest import Clock
@@ -68,3 +70,24 @@ def test_tick_expecting_another_runner_that_is_not_there_still_finishes(
     assert second.ended == 5
     assert _counters(system, jid) == {"total_enrolled": 5, "total_completed": 5,
                                       "active_enrollments": 0}
+
+
+def test_an_idle_scheduler_sleeps_until_the_next_wait_ends_not_a_whole_interval(
+    system: System, clock: Clock
+) -> None:
+    clock.now = T0
+    jid = _journey(system, 3)
+    system.scheduler.tick(T0)  # sends; every wait now ends at T0 + 1 hour
+    scheduler = system.scheduler
+
+    assert scheduler.idle_wait(T0 + timedelta(minutes=59, seconds=59.75), 1.0) == \
+        pytest.approx(0.251)
+    assert scheduler.idle_wait(T0, 1.0) == 1.0, "nothing due within the interval"
+    system.services.app.pause(jid)
+    system.runner.catch_up()
+    assert scheduler.idle_wait(T0 + timedelta(minutes=59, seconds=59.75), 1.0) == 1.0, \
+        "a paused journey's waits do not wake the scheduler"
+    system.services.app.resume(jid)
+    system.runner.catch_up()
+    assert scheduler.idle_wait(T0 + timedelta(hours=2), 1.0) == 1.0, "overdue work is claimed " \
+        "by the round, not slept for"
