@@ -346,7 +346,9 @@ class EnrollmentCommands(Application[str]):
                                code="JOURNEY_NOT_ACTIVE")
             batch = _Batch(self, self.loader)
             now = self.clock()
-            customer: Customer | None = batch.get(customer_id_for(journey.tenant_id, customer_id))
+            customer_key = customer_id_for(journey.tenant_id, customer_id)
+            batch.preload([customer_key, slot_id_for(journey.id, customer_id)])  # one query
+            customer: Customer | None = batch.get(customer_key)
             if customer is None:
                 customer = Customer.register(journey.tenant_id, customer_id, now)
                 batch.add(customer)

@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         "scheduler", help="the long-running loop: due waits, sends, trigger matching, projections"
     )
     scheduler.add_argument("--interval", type=float, default=1.0, help="poll interval, seconds")
+    scheduler.add_argument(
+        "--projections", choices=("inline", "external"), default="inline",
+        help="inline: a thread of this process keeps the read models (default); external: "
+        "`journeys projections run` does, and this process only schedules",
+    )
     _add_batch_size(scheduler)
     _add_database(scheduler)
     tick = commands.add_parser("tick", help="do every piece of work due at an instant, then exit")
@@ -132,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scheduler":
         from journeys.server import wait_for_signal
 
-        wait_for_signal(system.services, [projections_loop, scheduler_loop])
+        inline = args.projections == "inline"
+        wait_for_signal(system.services,
+                        [projections_loop, scheduler_loop] if inline else [scheduler_loop])
         return 0
     if args.command == "tick":
         return _tick(system, args.now, args.projections == "external")
@@ -178,7 +185,7 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
         with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
             applied = runner.rebuild(names, progress=bar.update)
     else:
-        runner.reset(names)
+        runner.reset(names, indexes=False)
         spawn = multiprocessing.get_context("spawn")
         with spawn.Manager() as manager:
             # Every worker has made its tables before any applies a batch: a worker's DDL
@@ -187,6 +194,7 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
             with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
                 applied = max(pool.map(_catch_up_only, [url] * len(groups), groups,
                                        [ready] * len(groups)))
+        runner.create_indexes(names)
     print(f"rebuilt {', '.join(names)} from {applied} events")
     return 0
 
@@ -202,7 +210,7 @@ def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
 
 def _catch_up_only(url: str, names: list[str], ready: threading.Barrier) -> int:
     """In a worker process of `rebuild --workers`: replay the log into these projections."""
-    system = build_system(url)
+    system = build_system(url, create_tables=False)  # made by the parent, indexes after
     try:
         ready.wait(timeout=120)
         return system.runner.only(names).catch_up()

@@ -77,6 +77,7 @@ def build_system(
     retry: RetryPolicy | None = None,
     lease: timedelta | None = None,
     batch_size: int | None = None,
+    create_tables: bool = True,
 ) -> System:
     store = store_for(database_url)
     app = JourneysApplication(
@@ -89,7 +90,8 @@ def build_system(
     datastore = app.factory.datastore  # type: ignore[attr-defined]
     database = Database(datastore, cast(Dialect, store.dialect))
     runner = ProjectionRunner(app, database, projections())
-    runner.create_tables()
+    if create_tables:
+        runner.create_tables()
     app.read_side = ReadModels(database, runner)
     app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))

@@ -7,7 +7,7 @@ tracking position in one transaction of the store's own datastore.
 from __future__ import annotations
 
 import json
-import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -121,26 +121,34 @@ class Database:
         with self._datastore.transaction(commit=commit) as raw:
             yield Cursor(raw, self.dialect)
 
-    def listen(self, channel: str, notified: Callable[[], None], stop: threading.Event) -> None:
-        """Call `notified` whenever PostgreSQL delivers a NOTIFY on `channel` (the event
-        store notifies on every append), until `stop`. SQLite has no notifications: returns."""
+    def listen(
+        self,
+        channel: str,
+        notified: Callable[[], None],
+        done: Callable[[], bool],
+        listening: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Call `notified` whenever PostgreSQL delivers a NOTIFY on `channel`, until `done()`
+        (checked at least every half second); `listening` is called once LISTEN is in place.
+        SQLite has no notifications: returns at once."""
         if self.dialect != "postgres":
             return
         import psycopg
         from psycopg import sql
 
         pool = self._datastore.pool  # type: ignore[attr-defined]
-        while not stop.is_set():
+        while not done():
             try:
                 with psycopg.connect(pool.conninfo, autocommit=True, **{
                     k: v for k, v in pool.kwargs.items() if k != "row_factory"
                 }) as connection:
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                    while not stop.is_set():
+                    listening()
+                    while not done():
                         for _ in connection.notifies(timeout=0.5, stop_after=1):
                             notified()
             except psycopg.OperationalError:
-                stop.wait(1.0)  # the server went away: listen again once it is back
+                time.sleep(1.0)  # the server went away: listen again once it is back
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction(commit=False) as cursor:

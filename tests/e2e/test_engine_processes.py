@@ -159,3 +159,42 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
     finally:
         receiver.server.shutdown()
         app.close()
+
+
+def test_a_scheduler_beside_a_projections_process_keeps_no_read_models_itself(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """`scheduler --projections external` schedules only; `projections run` keeps the read
+    models; together they move customers through a WAIT to the end."""
+    reset_postgres(postgres_url)
+    # Recorded 58 s ago: the waits, which start when a trigger is recorded, end 2 s from
+    # now, and only due_work tells the scheduler when.
+    happened = datetime.now(UTC) - timedelta(seconds=58)
+    system = build_system(postgres_url, clock=lambda: happened, channel=LogChannel())
+    app = system.services.app
+    journey = app.create_journey(tenant_id="t", name="apart", trigger_type="go").journey
+    app.add_step(journey.id, "WAIT", "a minute", {"duration": "1 minute"})
+    app.add_step(journey.id, "END", "done")
+    app.activate(journey.id)
+    system.runner.catch_up()
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(20)])
+    runner = Process("projections", "run", "--database", postgres_url, log=tmp_path / "p.log")
+    scheduler = Process("scheduler", "--projections", "external", "--interval", "0.2",
+                        "--database", postgres_url, log=tmp_path / "s.log")
+    try:
+        scheduler.wait_for_log("running scheduler_loop")
+        deadline = time.monotonic() + 60
+        row = None
+        while time.monotonic() < deadline:
+            row = system.services.database.query_one(
+                "SELECT total_completed FROM journeys WHERE id = ?", (journey.id,))
+            if row and row["total_completed"] == 20:
+                break
+            time.sleep(0.2)
+    finally:
+        assert scheduler.stop() == 0, scheduler.log()
+        assert runner.stop() == 0, runner.log()
+        app.close()
+
+    assert row == {"total_completed": 20}
+    assert "projections_loop" not in scheduler.log()

@@ -136,12 +136,19 @@ def test_rebuild_with_two_workers_gives_the_same_read_models_on_postgres(postgre
         return {t: sorted(system.services.database.query(f"SELECT * FROM {t}"), key=repr)
                 for t in tables}
 
-    before = snapshot()
+    def indexes() -> list[dict[str, Any]]:
+        return system.services.database.query(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "ORDER BY indexname")
+
+    before, indexes_before = snapshot(), indexes()
     rebuilt = journeys("projections", "rebuild", "--workers", "2", "--database", postgres_url)
-    after = snapshot()
+    after, indexes_after = snapshot(), indexes()
     app.close()
 
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt journeys, enrollments, customers, due_work" in rebuilt.stdout
     assert before["journeys"][0]["total_completed"] == 40
     assert after == before
+    assert any(i["indexname"] == "enrollments_by_journey_status" for i in indexes_before)
+    assert indexes_after == indexes_before, "secondary indexes are made again after the replay"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from api.context import Services
 from journeys.wiring import build_system
 from projections.database import Database
@@ -43,6 +45,26 @@ def write_history(services: Services, clock: Clock, journeys: int = 5) -> None:
             app.pause(jid)
         if n % 5 >= 3:
             app.archive(jid)
+
+
+def index_names(database: Database) -> set[str]:
+    if database.dialect == "postgres":
+        rows = database.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'")
+    else:
+        rows = database.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return {row["name"] for row in rows}
+
+
+def test_a_rebuild_makes_the_secondary_indexes_again_after_the_replay(
+    services: Services, clock: Clock
+) -> None:
+    write_history(services, clock, journeys=2)
+    before = index_names(services.database)
+
+    services.runner.rebuild(list(services.runner.projections))
+
+    assert {"enrollments_by_journey_status", "due_work_by_due_at"} <= before
+    assert index_names(services.database) == before
 
 
 def test_a_rebuild_from_the_log_gives_identical_read_models(
@@ -145,3 +167,34 @@ def test_a_rebuild_recreates_tables_from_their_current_definition(
     row = services.database.query("SELECT * FROM journeys")[0]
     assert "stale_column" not in row
     assert len(services.database.query("SELECT * FROM journeys")) == 2
+
+
+def test_a_wait_is_woken_by_another_process_committing_a_batch(
+    services: Services, clock: Clock, database_url: str
+) -> None:
+    """PostgreSQL: the waiter learns of the other runner's batch by NOTIFY, not by polling."""
+    if services.database.dialect != "postgres":
+        pytest.skip("SQLite has no NOTIFY; its waits poll")
+    writer = build_system(database_url, clock=clock).services
+    try:
+        watch = services.runner._watch
+        assert watch is not None
+        services.runner.wait_for(0, timeout=0.1)  # starts listening
+        for _ in range(100):
+            if watch.listening:
+                break
+            threading.Event().wait(0.05)
+        assert watch.listening
+        write_history(writer, clock, journeys=1)
+        generation = watch.generation
+        result: list[bool] = []
+        waiter = threading.Thread(
+            target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
+        waiter.start()
+        writer.runner.catch_up()
+        waiter.join(timeout=10)
+
+        assert result == [True]
+        assert watch.generation > generation, "the commit was announced to the waiter"
+    finally:
+        writer.app.close()
