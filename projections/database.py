@@ -150,6 +150,30 @@ class Database:
             except psycopg.OperationalError:
                 time.sleep(1.0)  # the server went away: listen again once it is back
 
+    def analyze_stale(self, tables: Sequence[str]) -> list[str]:
+        """ANALYZE those of `tables` whose planner statistics are stale by autovacuum's own
+        rule (more than 50 + 10% of their rows changed since the last ANALYZE); returns them.
+
+        PostgreSQL's autovacuum does this when it is on; where it is off, a table filled
+        since it was made has no statistics at all, and the planner scans millions of events
+        to load 500 aggregates. Each table is analyzed in its own short transaction, by one
+        process at a time (an advisory lock). SQLite: nothing to do."""
+        if self.dialect != "postgres" or not tables:
+            return []
+        stale = [row["relname"] for row in self.query(
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = current_schema() AND s.relname = ANY(?) "
+            "AND s.n_mod_since_analyze > 50 + 0.1 * GREATEST(c.reltuples, 0)", (list(tables),))]
+        analyzed = []
+        for table in stale:
+            with self.transaction() as cursor:
+                got = cursor.execute("SELECT pg_try_advisory_xact_lock(4243, hashtext(?)) AS got",
+                                     (table,)).fetchone()
+                if got and got["got"]:
+                    cursor.execute(f'ANALYZE "{table}"')
+                    analyzed.append(table)
+        return analyzed
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.transaction(commit=False) as cursor:
             return cursor.execute(statement, params).fetchall()

@@ -41,6 +41,7 @@ def move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> bo
 
 
 PROJECTED_CHANNEL = "journeys_projected"
+STATISTICS_EVERY = 10.0  # seconds between checks for stale planner statistics
 
 
 class _ProjectedWatch:
@@ -111,6 +112,7 @@ class ProjectionRunner:
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self._wake = threading.Event()
+        self._statistics_checked = -STATISTICS_EVERY
         self._watch = _ProjectedWatch(database) if database.dialect == "postgres" else None
         recorder = app.recorder
         assert isinstance(recorder, ApplicationRecorder)
@@ -218,10 +220,30 @@ class ProjectionRunner:
         if not move_tracking(cursor, name, expected, position):
             raise TrackingMoved(name)
 
+    def keep_statistics(self) -> list[str]:
+        """At most every STATISTICS_EVERY seconds: ANALYZE the event table and these read
+        models' tables where their statistics went stale (`Database.analyze_stale`)."""
+        now = time.monotonic()
+        if now - self._statistics_checked < STATISTICS_EVERY:
+            return []
+        self._statistics_checked = now
+        tables = [self._recorder.events_table_name]  # type: ignore[attr-defined]
+        for projection in self.projections.values():
+            tables += projection.tables
+        try:
+            analyzed = self.database.analyze_stale(tables)
+        except Exception:  # statistics only make plans better; never stop the work for them
+            log.exception("could not bring planner statistics up to date")
+            return []
+        if analyzed:
+            log.info("analyzed %s", ", ".join(analyzed))
+        return analyzed
+
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Apply everything recorded so far; returns how many notifications were applied."""
         total = 0
         while True:
+            self.keep_statistics()
             applied = self.run_once()
             if not applied:
                 return total
@@ -285,6 +307,7 @@ class ProjectionRunner:
         backoff = interval
         while not stop.is_set():
             try:
+                self.keep_statistics()
                 applied = self.run_once()
                 backoff = interval
             except Exception:  # logged with its traceback; the batch is retried, never skipped

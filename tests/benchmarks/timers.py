@@ -23,8 +23,11 @@ JOURNEYS = str(Path(sys.executable).with_name("journeys"))
 
 
 def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0,
-        log_dir: Path | None = None, schedulers: int = 1, batch_size: int = 200
-        ) -> dict[str, float]:
+        log_dir: Path | None = None, schedulers: int = 1, batch_size: int = 200,
+        projections: str = "inline") -> dict[str, float | str]:
+    """`projections`: "inline", each scheduler process keeps the read models in a thread
+    (`journeys scheduler`); "external", one `journeys projections run` process keeps them
+    and the schedulers run with `--projections external`."""
     due = datetime.now(UTC) + timedelta(seconds=lead)
     start = due - timedelta(days=1)
     system = build_system(url, clock=lambda: start, channel=LogChannel())
@@ -43,13 +46,16 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     remaining = (due - datetime.now(UTC)).total_seconds()
     if remaining < 5:
         raise RuntimeError(f"setup took too long: only {remaining:.1f}s before the waits end")
+    commands = [[JOURNEYS, "scheduler", "--database", url, "--interval", str(interval),
+                 "--batch-size", str(batch_size), "--projections", projections]
+                for _ in range(schedulers)]
+    if projections == "external":
+        commands.append([JOURNEYS, "projections", "run", "--database", url])
     running = []
-    for number in range(schedulers):
-        log = (log_dir / f"timers-scheduler-{number}.log").open("w") if log_dir else None
-        running.append(subprocess.Popen(
-            [JOURNEYS, "scheduler", "--database", url, "--interval", str(interval),
-             "--batch-size", str(batch_size)],
-            stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=dict(os.environ)))
+    for number, command in enumerate(commands):
+        log = (log_dir / f"timers-{command[1]}-{number}.log").open("w") if log_dir else None
+        running.append(subprocess.Popen(command, stdout=log or subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, env=dict(os.environ)))
     try:
         deadline = time.monotonic() + remaining + 600
         while time.monotonic() < deadline:
@@ -72,7 +78,7 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     quantiles = statistics.quantiles(lateness, n=100)
     span = (max(fired) - min(fired)).total_seconds() or 1e-9
     return {"waits": waits, "fired": len(fired), "interval_s": interval, "schedulers": schedulers,
-            "batch_size": batch_size,
+            "batch_size": batch_size, "projections": projections,
             "lateness_p50_s": quantiles[49], "lateness_p99_s": quantiles[98],
             "lateness_max_s": lateness[-1], "fire_rate_per_s": len(fired) / span}
 

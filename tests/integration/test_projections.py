@@ -198,3 +198,27 @@ def test_a_wait_is_woken_by_another_process_committing_a_batch(
         assert watch.generation > generation, "the commit was announced to the waiter"
     finally:
         writer.app.close()
+
+
+def test_stale_planner_statistics_are_brought_up_to_date(
+    services: Services, clock: Clock
+) -> None:
+    """With autovacuum off, a table filled since it was made has no statistics, and the
+    planner scans the whole event table to load a batch of aggregates."""
+    database = services.database
+    if database.dialect != "postgres":
+        pytest.skip("SQLite's planner uses the indexes without statistics")
+    table = services.app.recorder.events_table_name  # type: ignore[attr-defined]
+    write_history(services, clock, journeys=10)  # about 150 events
+    analyzed: list[str] = []
+    for _ in range(50):  # the server publishes its change counts within a second or so
+        analyzed = database.analyze_stale([table, "journeys"])
+        if table in analyzed:
+            break
+        threading.Event().wait(0.1)
+
+    assert table in analyzed
+    row = database.query_one("SELECT last_analyze, n_mod_since_analyze FROM pg_stat_user_tables "
+                             "WHERE relname = ?", (table,))
+    assert row is not None and row["last_analyze"] is not None
+    assert table not in database.analyze_stale([table]), "fresh statistics are left alone"
