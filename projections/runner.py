@@ -42,6 +42,7 @@ def move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> bo
 
 PROJECTED_CHANNEL = "journeys_projected"
 STATISTICS_EVERY = 10.0  # seconds between checks for stale planner statistics
+STALL_LIMIT = 60.0  # seconds a catch-up waits for other runners before it gives up
 
 
 class _ProjectedWatch:
@@ -240,16 +241,33 @@ class ProjectionRunner:
         return analyzed
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
-        """Apply everything recorded so far; returns how many notifications were applied."""
+        """Apply everything recorded so far; returns how many notifications this runner
+        applied. Returns only when every projection has reached the head of the log as it
+        was at the call, also when another runner applied some of the batches meanwhile."""
+        target = self.head()
         total = 0
+        seen: dict[str, int] = {}
+        moved_at = time.monotonic()
         while True:
             self.keep_statistics()
             applied = self.run_once()
-            if not applied:
+            if applied:
+                total += applied
+                if progress:
+                    progress(applied)
+                continue
+            positions = self.positions()
+            if min(positions.values(), default=target) >= target:
                 return total
-            total += applied
-            if progress:
-                progress(applied)
+            # Another runner holds or just applied the next batch: look again, unless
+            # nobody has moved any position for a minute.
+            now = time.monotonic()
+            if positions != seen:
+                seen, moved_at = positions, now
+            elif now - moved_at > STALL_LIMIT:
+                raise RuntimeError(f"projections stopped at {positions} below the head "
+                                   f"{target} for {STALL_LIMIT:.0f}s")
+            time.sleep(0.005)
 
     def rebuild(self, names: Sequence[str], progress: Callable[[int], object] | None = None) -> int:
         """Drop and recreate the named read models, reset their tracking, replay the whole log.

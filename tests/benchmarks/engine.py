@@ -102,6 +102,9 @@ def main() -> None:
     written = system.runner.head() - head_before
     counters = system.services.database.query_one(
         "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (jid,))
+    if not counters or counters["total_completed"] != args.customers:
+        raise SystemExit(f"engine scenario: {counters and counters['total_completed']} of "
+                         f"{args.customers} enrollments completed when the ticks returned")
     transitions = int(system.services.database.query_one(
         "SELECT SUM(completed) AS n FROM step_stats WHERE journey_id = ?", (jid,))["n"])  # type: ignore[index]
     started = time.perf_counter()

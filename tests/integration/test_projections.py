@@ -102,10 +102,14 @@ def test_two_runners_on_one_database_apply_each_event_once(
             runner.batch_size = 7
         write_history(services, clock, journeys=10)
         failures: list[BaseException] = []
+        head = services.runner.head()
+        behind: list[int] = []
 
         def follow(runner: Any) -> None:
             try:
                 runner.catch_up()
+                # "everything recorded so far", even when another runner applied some of it
+                behind.append(head - min(runner.positions().values()))
             except BaseException as error:  # noqa: BLE001 -- reported by the assertion below
                 failures.append(error)
 
@@ -117,6 +121,7 @@ def test_two_runners_on_one_database_apply_each_event_once(
             thread.join()
 
         assert failures == []
+        assert behind == [0, 0, 0], "each catch_up returned only once at the head"
         assert set(services.runner.positions().values()) == {services.runner.head()}
         raced = dump(services.database)
         services.runner.rebuild(["journeys"])
@@ -222,3 +227,17 @@ def test_stale_planner_statistics_are_brought_up_to_date(
                              "WHERE relname = ?", (table,))
     assert row is not None and row["last_analyze"] is not None
     assert table not in database.analyze_stale([table]), "fresh statistics are left alone"
+
+
+def test_a_catch_up_that_nobody_can_finish_fails_instead_of_waiting_forever(
+    services: Services, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import projections.runner
+
+    monkeypatch.setattr(projections.runner, "STALL_LIMIT", 0.2)
+    write_history(services, clock, journeys=1)
+    with services.database.transaction() as cursor:  # no runner can move this position
+        cursor.execute("DELETE FROM projection_tracking WHERE name = 'journeys'")
+
+    with pytest.raises(RuntimeError, match="below the head"):
+        services.runner.catch_up()
