@@ -79,11 +79,12 @@ def run_database(url: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         print(json.dumps(results["api"]), flush=True)
     if "timers" in args.scenarios:
         results["timers"] = []
-        for count in args.schedulers:
-            print(f"scenario: timers, {args.waits} waits, {count} scheduler process(es)",
-                  flush=True)
+        for count, projections in args.timers:
+            print(f"scenario: timers, {args.waits} waits, {count} scheduler process(es), "
+                  f"projections {projections}", flush=True)
             results["timers"].append(
                 timers.run(url, waits=args.waits, log_dir=workdir, schedulers=count,
+                           projections=projections,
                            batch_size=args.batch_size))
             print(json.dumps(results["timers"][-1]), flush=True)
     return results
@@ -133,7 +134,8 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         big, small = a["enrollments_page_big"]["p99_ms"], a["enrollments_page_small"]["p99_ms"]
         rows.append(("enrollments page p99 big/1k", "", f"{ratio(big, small):.2f}", "<= 1.5"))
     for t in results.get("timers", []):
-        label = f"timers: {t['waits']:,} waits, {t['schedulers']} scheduler(s)"
+        label = (f"timers: {t['waits']:,} waits, {t['schedulers']} scheduler(s), "
+                 f"projections {t['projections']}")
         rows.append((f"{label}, lateness p50/p99/max (s)",
                      f"{t['lateness_p50_s']:.2f}/{t['lateness_p99_s']:.2f}/{t['lateness_max_s']:.2f}",
                      "", f"p99 <= {t['interval_s'] + 2:.0f}"))
@@ -152,12 +154,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="load per API endpoint")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--scenarios", default="engine,api,timers")
-    parser.add_argument("--schedulers", default="1,2",
-                        help="scheduler process counts to run the timers scenario with")
+    parser.add_argument("--timers", default="1:inline,1:external,2:external",
+                        help="timers runs, each SCHEDULERS:PROJECTIONS: how many `journeys "
+                        "scheduler` processes, and whether each keeps the read models "
+                        "(inline) or one `journeys projections run` beside them does (external)")
     parser.add_argument("--out", default="bench-results")
     args = parser.parse_args()
     args.scenarios = set(args.scenarios.split(","))
-    args.schedulers = [int(n) for n in args.schedulers.split(",")]
+    args.timers = [(int(count), projections) for count, projections in
+                   (run.split(":") for run in args.timers.split(","))]
     report: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "args": {
         "customers": args.customers, "batch_size": args.batch_size, "waits": args.waits,
         "seconds": args.seconds,

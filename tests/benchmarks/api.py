@@ -76,7 +76,10 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
         {"tenantId": "loadtest", "type": "nobody.listens", "customerId": f"b{{n}}-{k}"}
         for k in range(100)]})
     with (
-        process([JOURNEYS, "scheduler", "--database", url], log_dir / "api-scheduler.log"),
+        process([JOURNEYS, "projections", "run", "--database", url],
+                log_dir / "api-projections.log"),
+        process([JOURNEYS, "scheduler", "--projections", "external", "--database", url],
+                log_dir / "api-scheduler.log"),
         process([JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / "api.log",
                 f"{base}/health"),
     ):
