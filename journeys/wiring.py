@@ -81,7 +81,7 @@ def build_system(
 ) -> System:
     store = store_for(database_url)
     app = JourneysApplication(
-        env=store.env,
+        env={**store.env, "CREATE_TABLE": "no"},  # made below, one process at a time
         clock=clock,
         new_id=new_id,
         channel=channel or channel_from_environment(),
@@ -91,7 +91,9 @@ def build_system(
     database = Database(datastore, cast(Dialect, store.dialect))
     runner = ProjectionRunner(app, database, projections())
     if create_tables:
-        runner.create_tables()
+        with database.schema_lock():
+            app.recorder.create_table()  # type: ignore[attr-defined]
+            runner.create_tables()
     app.read_side = ReadModels(database, runner)
     app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))

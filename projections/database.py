@@ -121,6 +121,22 @@ class Database:
         with self._datastore.transaction(commit=commit) as raw:
             yield Cursor(raw, self.dialect)
 
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Hold PostgreSQL's advisory schema lock (on a connection of its own) while the
+        event store's and the read models' DDL run: processes started together otherwise
+        race on the library's `CREATE OR REPLACE FUNCTION` ("tuple concurrently updated").
+        SQLite serialises its writers already."""
+        if self.dialect != "postgres":
+            yield
+            return
+        with self._datastore.get_connection() as connection:  # type: ignore[attr-defined]
+            connection.execute("SELECT pg_advisory_lock(4244)")
+            try:
+                yield
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(4244)")
+
     def listen(
         self,
         channel: str,

@@ -110,7 +110,9 @@ def main() -> None:
     started = time.perf_counter()
     done = subprocess.run(
         [JOURNEYS, "projections", "rebuild", "--workers", str(args.rebuild_workers),
-         "--database", args.database], capture_output=True, text=True, check=True)
+         "--database", args.database], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"rebuild failed ({done.returncode}):\n{done.stderr}")
     rebuild_seconds = time.perf_counter() - started
     rebuilt = int(done.stdout.split(" from ")[-1].split()[0])
     print(json.dumps({

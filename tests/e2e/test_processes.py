@@ -152,3 +152,18 @@ def test_rebuild_with_two_workers_gives_the_same_read_models_on_postgres(postgre
     assert after == before
     assert any(i["indexname"] == "enrollments_by_journey_status" for i in indexes_before)
     assert indexes_after == indexes_before, "secondary indexes are made again after the replay"
+
+
+def test_processes_started_together_on_a_new_database_all_start(postgres_url: str) -> None:
+    """Each makes the schema at start; they take turns (the library's DDL alone races)."""
+    import subprocess
+
+    from tests.e2e.processes import JOURNEYS
+
+    for attempt in range(3):
+        reset_postgres(postgres_url)
+        started = [subprocess.Popen([JOURNEYS, "projections", "status", "--database", postgres_url],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(6)]
+        results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in started]
+        assert [code for code, _ in results] == [0] * 6, (attempt, results)
