@@ -120,12 +120,20 @@ def next_due(database: Database, after: datetime) -> datetime | None:
 
 
 def release_claims(database: Database, enrollment_ids: list[str]) -> None:
-    """Give back claims on work that turned out not to be due (so it is not held a lease long)."""
+    """Give back claims on work that turned out not to be due (so it is not held a lease long).
+
+    A row locked meanwhile is being rewritten by the projection, which clears its claim
+    itself: on PostgreSQL such rows are skipped rather than waited for, since waiting on
+    a projection batch that updates the same rows in another order can deadlock."""
     if not enrollment_ids:
         return
     with database.transaction() as cursor:
-        cursor.executemany(
-            "UPDATE due_work SET claimed_until = NULL WHERE enrollment_id = ?",
-            [(i,) for i in enrollment_ids],
-        )
+        if database.dialect == "postgres":
+            cursor.execute(
+                "UPDATE due_work SET claimed_until = NULL WHERE enrollment_id IN ("
+                "SELECT enrollment_id FROM due_work WHERE enrollment_id = ANY(?) "
+                "FOR UPDATE SKIP LOCKED)", (sorted(enrollment_ids),))
+        else:
+            cursor.executemany("UPDATE due_work SET claimed_until = NULL WHERE enrollment_id = ?",
+                               [(i,) for i in enrollment_ids])
 

@@ -91,3 +91,39 @@ def test_an_idle_scheduler_sleeps_until_the_next_wait_ends_not_a_whole_interval(
     system.runner.catch_up()
     assert scheduler.idle_wait(T0 + timedelta(hours=2), 1.0) == 1.0, "overdue work is claimed " \
         "by the round, not slept for"
+
+
+def test_released_claims_skip_a_row_another_transaction_is_rewriting(
+    system: System, clock: Clock, database_url: str
+) -> None:
+    """Giving claims back never waits on a projection batch holding the same rows (the
+    two lock them in different orders and could deadlock); that batch clears the claim."""
+    from projections.due_work import claim_due, release_claims
+
+    clock.now = T0
+    _journey(system, 3)
+    system.scheduler.tick(T0)
+    database = system.services.database
+    due = T0 + timedelta(hours=2)
+    claimed = claim_due(database, due, due + timedelta(seconds=30), due, 10)
+    assert len(claimed) == 3
+    held = sorted(claimed)[0]
+
+    def still_claimed() -> set[str]:
+        return {r["enrollment_id"] for r in database.query(
+            "SELECT enrollment_id FROM due_work WHERE claimed_until IS NOT NULL")}
+
+    if database.dialect == "postgres":
+        import psycopg
+
+        with psycopg.connect(database_url) as other:  # a batch rewriting one of the rows
+            other.execute("SELECT 1 FROM due_work WHERE enrollment_id = %s FOR UPDATE", (held,))
+            done = threading.Event()
+            threading.Thread(target=lambda: (release_claims(database, claimed), done.set()),
+                             daemon=True).start()
+            assert done.wait(5), "release waited for the other transaction"
+            assert still_claimed() == {held}
+            other.rollback()
+    else:
+        release_claims(database, claimed)
+        assert still_claimed() == set()
