@@ -84,7 +84,11 @@ class _ProjectedWatch:
         def listening() -> None:
             self.listening = True
 
-        self.database.listen(PROJECTED_CHANNEL, self._notified, done, listening)
+        try:
+            self.database.listen(PROJECTED_CHANNEL, self._notified, done, listening)
+        finally:  # also after an unexpected error: the next wait starts a new listener
+            with self._changed:
+                self._running = self.listening = False
 
     def _notified(self) -> None:
         with self._changed:
