@@ -186,14 +186,11 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
             applied = runner.rebuild(names, progress=bar.update)
     else:
         runner.reset(names, indexes=False)
+        # The workers run no DDL (their DDL beside another's batch could deadlock): this
+        # process made the tables, and makes the secondary indexes once they are done.
         spawn = multiprocessing.get_context("spawn")
-        with spawn.Manager() as manager:
-            # Every worker has made its tables before any applies a batch: a worker's DDL
-            # (idempotent, but it locks the tables) beside another's batch can deadlock.
-            ready = manager.Barrier(len(groups))
-            with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
-                applied = max(pool.map(_catch_up_only, [url] * len(groups), groups,
-                                       [ready] * len(groups)))
+        with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
+            applied = max(pool.map(_catch_up_only, [url] * len(groups), groups))
         runner.create_indexes(names)
     print(f"rebuilt {', '.join(names)} from {applied} events")
     return 0
@@ -208,11 +205,10 @@ def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
     return [names for _, names in groups if names]
 
 
-def _catch_up_only(url: str, names: list[str], ready: threading.Barrier) -> int:
+def _catch_up_only(url: str, names: list[str]) -> int:
     """In a worker process of `rebuild --workers`: replay the log into these projections."""
     system = build_system(url, create_tables=False)  # made by the parent, indexes after
     try:
-        ready.wait(timeout=120)
         return system.runner.only(names).catch_up()
     finally:
         system.services.app.close()
