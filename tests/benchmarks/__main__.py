@@ -113,6 +113,8 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ("engine: peak RSS (MB)", f"{e['peak_rss_mb']:.0f}", "", "< 300"),
             ("engine: projections process peak RSS (MB)",
              f"{e['projections_peak_rss_mb'] or 0:.0f}", "", "< 300"),
+            ("engine: largest child process, rebuild included, peak RSS (MB)",
+             f"{e.get('rebuild_peak_rss_mb') or 0:.0f}", "", "< 300"),
             ("rebuild (events/s)", f"{e['rebuild_events_per_s']:,.0f}",
              f"{ratio(e['rebuild_events_per_s'], e['events_per_s']):.2f}", ">= 3 x engine"),
         ]

@@ -99,6 +99,8 @@ def main() -> None:
         if follower:
             follower.send_signal(signal.SIGTERM)
             follower.wait(timeout=60)
+    # The largest child so far is the projections process (before the rebuild's start).
+    projections_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     written = system.runner.head() - head_before
     counters = system.services.database.query_one(
         "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (jid,))
@@ -139,8 +141,8 @@ def main() -> None:
         "rebuild_events_per_s": rebuilt / rebuild_seconds,
         "projections": args.projections,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "projections_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        if external else None,
+        "projections_peak_rss_mb": projections_rss if external else None,
+        "rebuild_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))
     system.services.app.close()
 
