@@ -50,21 +50,8 @@ def advance(
     if journey.status == ARCHIVED:
         enrollment.exit("JOURNEY_ARCHIVED", now)
         progress.changed = progress.ended = True
-    else:
-        _run_due_steps(enrollment, journey, customer, now, channel, retry, progress)
-    enrollment.record()
-    return progress
-
-
-def _run_due_steps(
-    enrollment: Enrollment,
-    journey: Journey,
-    customer: Customer,
-    now: datetime,
-    channel: Channel,
-    retry: RetryPolicy,
-    progress: Progress,
-) -> None:
+        enrollment.record()
+        return progress
     index_of = {step.id: index for index, step in enumerate(journey.steps)}
     for _ in range(2 * len(journey.steps) + 2):
         if not enrollment.is_active or enrollment.due_at > now:
@@ -82,6 +69,8 @@ def _run_due_steps(
             _deliver(enrollment, journey, customer, step, index, now, channel, retry, progress)
         elif enrollment.pending == ADVANCE:
             _run(enrollment, journey, customer, step, index, at, progress)
+    enrollment.record()
+    return progress
 
 
 def _next(journey: Journey, index: int, branch: int = 0) -> str | None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder, Notification, PersistenceError
 
 from projections.database import Cursor, Database
 from projections.projection import Projection
@@ -237,7 +237,7 @@ class ProjectionRunner:
             tables += projection.tables
         try:
             analyzed = self.database.analyze_stale(tables)
-        except Exception:  # statistics only make plans better; never stop the work for them
+        except PersistenceError:  # statistics only make plans better; never stop work for them
             log.exception("could not bring planner statistics up to date")
             return []
         if analyzed:

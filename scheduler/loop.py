@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from eventsourcing.persistence import PersistenceError
+
 from domain.application import JourneysApplication
 from domain.enrolling import Processed
 from projections.database import Database
@@ -131,7 +133,7 @@ class Scheduler:
         Work not yet projected is found by the next poll."""
         try:
             due = next_due(self.database, now)
-        except Exception:  # the poll is the fallback; a failed lookup only costs precision
+        except PersistenceError:  # the poll is the fallback; a failed lookup costs precision
             log.exception("could not look up the next due work")
             return interval
         if due is None:
