@@ -126,10 +126,7 @@ class ProjectionRunner:
     # Schema ------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        with self.database.transaction() as cursor:
-            if self.database.dialect == "postgres":
-                # Several processes may start at once; DDL under one lock avoids races.
-                cursor.execute("SELECT pg_advisory_xact_lock(4242)")
+        with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
             for projection in self.projections.values():
                 for statement in projection.create_statements(self.database.dialect):
