@@ -118,7 +118,25 @@ class Database:
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+        """A transaction; `commit=False` for reads. On PostgreSQL a read ends with COMMIT
+        as well: psycopg forgets every prepared statement of the connection on ROLLBACK
+        (and sends DEALLOCATE ALL), so the next statements would be parsed and planned
+        again. A read-only transaction commits without writing anything."""
+        if self.dialect == "postgres":
+            commit = True
         with self._datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, self.dialect)
+
+    @contextmanager
+    def _statement(self) -> Iterator[Cursor]:
+        """A cursor for one statement: on PostgreSQL outside any transaction block (the
+        pool's connections are in autocommit), which saves BEGIN and COMMIT round trips."""
+        if self.dialect != "postgres":
+            with self.transaction(commit=False) as cursor:
+                yield cursor
+            return
+        connections = self._datastore.get_connection()  # type: ignore[attr-defined]
+        with connections as connection, connection.cursor() as raw:
             yield Cursor(raw, self.dialect)
 
     @contextmanager
@@ -191,9 +209,9 @@ class Database:
         return analyzed
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.transaction(commit=False) as cursor:
+        with self._statement() as cursor:
             return cursor.execute(statement, params).fetchall()
 
     def query_one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
-        with self.transaction(commit=False) as cursor:
+        with self._statement() as cursor:
             return cursor.execute(statement, params).fetchone()

@@ -241,3 +241,18 @@ def test_a_catch_up_that_nobody_can_finish_fails_instead_of_waiting_forever(
 
     with pytest.raises(RuntimeError, match="below the head"):
         services.runner.catch_up()
+
+
+def test_a_read_keeps_the_connections_prepared_statements(services: Services) -> None:
+    """psycopg answers every ROLLBACK with DEALLOCATE ALL: reads that rolled back made the
+    library's prepared statements (the event insert, the log reads) be parsed again."""
+    database = services.database
+    if database.dialect != "postgres":
+        pytest.skip("SQLite has no server-side prepared statements")
+    with database.transaction(commit=False) as cursor:
+        raw = cursor._raw
+        raw.execute("SELECT 1 AS one", prepare=True)
+        connection = raw.connection
+    row = connection.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()
+
+    assert row is not None and row["n"] >= 1
