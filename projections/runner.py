@@ -175,29 +175,41 @@ class ProjectionRunner:
     # Processing --------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Apply at most one batch per group of projections at the same position."""
+        """Apply at most one batch per group of projections at the same position.
+
+        A group reads only its projections' topics, up to the head as it was before the
+        read. A batch shorter than `batch_size` has everything of those topics up to that
+        head, so the group's tracking moves to the head, past events it does not read;
+        events are committed in notification-id order (the store's table lock on
+        PostgreSQL, one writer on SQLite), so no lower id can appear behind the head."""
         groups: dict[int, list[Projection]] = defaultdict(list)
         for name, position in self.positions().items():
             groups[position].append(self.projections[name])
+        head = self.head()
         applied = 0
         for position, projections in sorted(groups.items()):
-            notifications = self._recorder.select_notifications(
-                start=position + 1, limit=self.batch_size
-            )
-            if not notifications:
+            if position >= head:
                 continue
+            topics = sorted(set().union(*(p.topics for p in projections)))
+            notifications = self._recorder.select_notifications(
+                start=position + 1, limit=self.batch_size, stop=head, topics=topics
+            )
+            last = notifications[-1].id if len(notifications) == self.batch_size else head
             try:
-                self._apply_batch(position, projections, notifications)
+                self._apply_batch(position, last, projections, notifications)
             except TrackingMoved:
                 log.debug("another runner applied the batch after %s first", position)
                 continue
-            applied += len(notifications)
+            applied += last - position
         return applied
 
     def _apply_batch(
-        self, position: int, projections: list[Projection], notifications: Sequence[Notification]
+        self,
+        position: int,
+        last: int,
+        projections: list[Projection],
+        notifications: Sequence[Notification],
     ) -> None:
-        last = notifications[-1].id
         events: dict[int, Any] = {}
         with self.database.transaction() as cursor:
             for projection in projections:
