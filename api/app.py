@@ -36,10 +36,15 @@ class RequestGuard:
             )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _loads(text: str) -> Any:
-    """json.loads, with nesting too deep for the parser reported as malformed input."""
+    """json.loads, with nesting too deep for the parser reported as malformed input, and
+    NaN and Infinity (which Python's parser accepts, and RFC 8259 does not) refused."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 

@@ -42,6 +42,21 @@ def test_malformed_json_is_a_400(running: Running, draft: dict[str, Any]) -> Non
         assert result.json["code"] == "BAD_REQUEST"
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(running: Running, constant: str) -> None:
+    """Python's parser takes them; JSON (RFC 8259) has no such numbers."""
+    head = running.services.runner.head()
+    for path, method, body in (
+        ("/customers/c1", "PUT", '{"attributes": {"score": NUMBER}}'.replace("NUMBER", constant)),
+        ("/events", "POST",
+         '{"type": "x", "customerId": "c1", "properties": {"v": NUMBER}}'.replace(
+             "NUMBER", constant)),
+    ):
+        result = running.client.simulate_request(
+            method, path, body=body, headers={"Content-Type": "application/json"})
+        _assert_refused(running, result, 400, head)
+
+
 @pytest.mark.parametrize(
     "body",
     [
