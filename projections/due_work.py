@@ -37,29 +37,27 @@ class DueWorkProjection(Projection):
         ]
 
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
-        """Only each enrollment's last state in the batch is written."""
-        inserts: dict[str, list[Any]] = {}
-        updates: dict[str, list[Any]] = {}
+        """Only each enrollment's last state in the batch is written (and only that state's
+        due instant is formatted)."""
+        journey_of: dict[str, str] = {}  # enrollments new in this batch
+        last: dict[str, tuple[str, Any]] = {}  # enrollment -> the fact that sets its due work
         deletes: set[str] = set()
         for event, _position in expand(items):
             enrollment_id = event.originator_id
             name = event_name(event)
-            if name == "Enrolled":
-                inserts[enrollment_id] = [enrollment_id, event.journey_id, iso(event.at), "advance"]
-            elif name in ("Completed", "Exited", "Failed"):
-                if inserts.pop(enrollment_id, None) is None:
+            if name in ("Completed", "Exited", "Failed"):
+                last.pop(enrollment_id, None)
+                if journey_of.pop(enrollment_id, None) is None:
                     deletes.add(enrollment_id)
-                updates.pop(enrollment_id, None)
-            else:
-                due, kind = _due(name, event)
-                if enrollment_id in inserts:
-                    inserts[enrollment_id][2:] = [due, kind]
-                else:
-                    updates[enrollment_id] = [due, kind, enrollment_id]
+                continue
+            if name == "Enrolled":
+                journey_of[enrollment_id] = event.journey_id
+            last[enrollment_id] = (name, event)
         cursor.insert_many("due_work", ("enrollment_id", "journey_id", "due_at", "kind"),
-                           list(inserts.values()))
+                           [[i, journey, *_due(*last[i])] for i, journey in journey_of.items()])
         cursor.update_many("due_work", ("enrollment_id",), ("due_at", "kind", "claimed_until"),
-                           [[due, kind, None, i] for due, kind, i in updates.values()])
+                           [[*_due(*fact), None, i] for i, fact in last.items()
+                            if i not in journey_of])
         cursor.delete_many("due_work", "enrollment_id", sorted(deletes))
 
 
