@@ -167,11 +167,11 @@ class Database:
     def listen(
         self,
         channel: str,
-        notified: Callable[[], None],
+        notified: Callable[[str], None],
         done: Callable[[], bool],
         listening: Callable[[], None] = lambda: None,
     ) -> None:
-        """Call `notified` whenever PostgreSQL delivers a NOTIFY on `channel`, until `done()`
+        """Call `notified(payload)` whenever PostgreSQL delivers a NOTIFY on `channel`, until `done()`
         (checked at least every half second); `listening` is called once LISTEN is in place.
         SQLite has no notifications: returns at once."""
         if self.dialect != "postgres":
@@ -188,8 +188,8 @@ class Database:
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     listening()
                     while not done():
-                        for _ in connection.notifies(timeout=0.5, stop_after=1):
-                            notified()
+                        for notify in connection.notifies(timeout=0.5, stop_after=1):
+                            notified(notify.payload)
             except psycopg.OperationalError:
                 time.sleep(1.0)  # the server went away: listen again once it is back
 

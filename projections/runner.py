@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -30,32 +30,39 @@ TRACKING_DDL = (
 )
 
 
-def move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> bool:
-    """Compare-and-set of a tracking row: False if someone else moved it from `expected`."""
+def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position: int) -> bool:
+    """Compare-and-set of tracking rows, in one statement: False if someone else moved any
+    of them from `expected` (the caller then rolls back)."""
+    marks = ", ".join("?" for _ in names)
     moved = cursor.execute(
-        "UPDATE projection_tracking SET position = ? WHERE name = ? AND position = ? "
-        "RETURNING position",
-        (position, name, expected),
-    ).fetchone()
-    return moved is not None
+        f"UPDATE projection_tracking SET position = ? WHERE position = ? AND name IN ({marks}) "
+        "RETURNING name",
+        (position, expected, *names),
+    ).fetchall()
+    return len(moved) == len(names)
 
 
 PROJECTED_CHANNEL = "journeys_projected"
+RESET = "reset"  # announced on PROJECTED_CHANNEL when a rebuild sets positions back
 STATISTICS_EVERY = 10.0  # seconds between checks for stale planner statistics
 STALL_LIMIT = 60.0  # seconds a catch-up waits for other runners before it gives up
 
 
 class _ProjectedWatch:
-    """Wakes this process's consistency waits when any runner, in any process, commits a
-    batch (PostgreSQL NOTIFY on `PROJECTED_CHANNEL`), so a wait costs one query per batch
-    instead of a poll every few milliseconds. The listening thread starts with the first
-    wait and ends after `idle` seconds without one."""
+    """What this process knows of the positions from the batches committed by any runner,
+    in any process: each batch announces its new position and projections on
+    `PROJECTED_CHANNEL` (PostgreSQL NOTIFY, delivered after the commit), so a consistency
+    wait is answered from memory instead of by a query per batch. A rebuild's reset
+    announces itself, and what is known is forgotten; so it is whenever LISTEN is (again)
+    put in place, since announcements may have been missed meanwhile. The listening thread
+    starts with the first wait and ends after `idle` seconds without one."""
 
     def __init__(self, database: Database, idle: float = 10.0) -> None:
         self.database = database
         self.idle = idle
         self.listening = False
         self.generation = 0
+        self._known: dict[str, int] = {}
         self._changed = threading.Condition()
         self._running = False
         self._last_wait = 0.0
@@ -68,10 +75,23 @@ class _ProjectedWatch:
             self._running = True
         threading.Thread(target=self._listen, name="projections-watch", daemon=True).start()
 
-    def wait(self, seen: int, timeout: float) -> None:
-        """Return when a batch was committed since generation `seen`, or after `timeout`."""
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Return True when a batch was announced since generation `seen`, False after
+        `timeout`."""
         with self._changed:
-            self._changed.wait_for(lambda: self.generation != seen, timeout)
+            return self._changed.wait_for(lambda: self.generation != seen, timeout)
+
+    def reached(self, names: Iterable[str], position: int) -> bool:
+        """Whether every one of `names` is known to have applied `position`."""
+        with self._changed:
+            return self.listening and all(self._known.get(n, 0) >= position for n in names)
+
+    def learn(self, positions: dict[str, int]) -> None:
+        """Take positions read from the tracking table (while listening)."""
+        with self._changed:
+            if self.listening:
+                for name, position in positions.items():
+                    self._known[name] = max(self._known.get(name, 0), position)
 
     def _listen(self) -> None:
         def done() -> bool:
@@ -82,7 +102,9 @@ class _ProjectedWatch:
                 return True
 
         def listening() -> None:
-            self.listening = True
+            with self._changed:
+                self._known.clear()
+                self.listening = True
 
         try:
             self.database.listen(PROJECTED_CHANNEL, self._notified, done, listening)
@@ -90,8 +112,14 @@ class _ProjectedWatch:
             with self._changed:
                 self._running = self.listening = False
 
-    def _notified(self) -> None:
+    def _notified(self, payload: str) -> None:
         with self._changed:
+            if payload == RESET:
+                self._known.clear()
+            elif payload:
+                position, names = payload.split(" ", 1)
+                for name in names.split(","):
+                    self._known[name] = max(self._known.get(name, 0), int(position))
             self.generation += 1
             self._changed.notify_all()
 
@@ -150,24 +178,31 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has applied `position`; False on timeout.
 
-        On PostgreSQL the positions are read again when a runner commits a batch (NOTIFY),
-        at the latest every 50 ms; SQLite, and PostgreSQL before LISTEN is in place, poll
-        every 2 to 10 ms."""
+        On PostgreSQL the batches' announcements answer (`_ProjectedWatch`); the positions
+        are read when none has answered for 50 ms, and at the start. SQLite, and PostgreSQL
+        before LISTEN is in place, poll every 2 to 10 ms."""
         self._wake.set()
         deadline = time.monotonic() + timeout
         watch = self._watch
         if watch:
             watch.start()
         delay = 0.002
+        read = True
         while True:
             seen = watch.generation if watch else 0
-            if min(self.positions().values(), default=position) >= position:
+            if watch and watch.reached(self.projections, position):
                 return True
+            if read:
+                positions = self.positions()
+                if watch:
+                    watch.learn(positions)
+                if min(positions.values(), default=position) >= position:
+                    return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             if watch and watch.listening:
-                watch.wait(seen, min(left, 0.05))
+                read = not watch.wait(seen, min(left, 0.05))
             else:
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.01)
@@ -212,13 +247,16 @@ class ProjectionRunner:
     ) -> None:
         events: dict[int, Any] = {}
         with self.database.transaction() as cursor:
-            for projection in projections:
-                self._move_tracking(cursor, projection.name, position, last)
+            names = [projection.name for projection in projections]
+            if not move_tracking(cursor, names, position, last):
+                raise TrackingMoved(", ".join(names))
             if self.database.dialect == "postgres":
                 # A read model is derived: a batch lost with the server's last moments is
                 # applied again (its tracking row is lost with it), so no flush is awaited.
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute(f"NOTIFY {PROJECTED_CHANNEL}")  # on commit: wakes waiters
+                # Delivered on commit: answers the consistency waits of every process.
+                cursor.execute("SELECT pg_notify(?, ?)",
+                               (PROJECTED_CHANNEL, f"{last} {','.join(names)}"))
             for projection in projections:
                 items = []
                 for notification in notifications:
@@ -228,11 +266,6 @@ class ProjectionRunner:
                         items.append((events[notification.id], notification.id))
                 if items:
                     projection.apply_batch(cursor, items)
-
-    @staticmethod
-    def _move_tracking(cursor: Cursor, name: str, expected: int, position: int) -> None:
-        if not move_tracking(cursor, name, expected, position):
-            raise TrackingMoved(name)
 
     def keep_statistics(self) -> list[str]:
         """At most every STATISTICS_EVERY seconds: ANALYZE the event table and these read
@@ -313,6 +346,8 @@ class ProjectionRunner:
                     if indexes or not _is_index(statement):
                         cursor.execute(statement)
                 cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?", (name,))
+            if self.database.dialect == "postgres":  # the watches forget what they knew
+                cursor.execute("SELECT pg_notify(?, ?)", (PROJECTED_CHANNEL, RESET))
 
     def create_indexes(self, names: Sequence[str]) -> None:
         """Make the named read models' secondary indexes, if they are missing."""
@@ -333,7 +368,8 @@ class ProjectionRunner:
         `nudge()` in this process, or else every `interval` seconds."""
         channel = getattr(self._recorder, "channel_name", None)
         if channel and self.database.dialect == "postgres":
-            threading.Thread(target=self.database.listen, args=(channel, self.nudge, stop.is_set),
+            threading.Thread(target=self.database.listen,
+                             args=(channel, lambda _payload: self.nudge(), stop.is_set),
                              name="projections-listen", daemon=True).start()
         backoff = interval
         while not stop.is_set():

@@ -77,7 +77,7 @@ class TriggerMatcher:
                                     now)
         reached = notifications[-1].id if len(notifications) == self.batch_size else head
         with self.database.transaction() as cursor:
-            moved = move_tracking(cursor, NAME, position, reached)
+            moved = move_tracking(cursor, [NAME], position, reached)
         if not moved:
             log.info("another matcher took the triggers after %s first", position)
         return len(notifications), passes

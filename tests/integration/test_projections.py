@@ -256,3 +256,70 @@ def test_a_read_keeps_the_connections_prepared_statements(services: Services) ->
     row = connection.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()
 
     assert row is not None and row["n"] >= 1
+
+
+def _listening_watch(services: Services) -> Any:
+    watch = services.runner._watch
+    assert watch is not None
+    services.runner.wait_for(0, timeout=0.1)  # starts listening
+    for _ in range(100):
+        if watch.listening:
+            break
+        threading.Event().wait(0.05)
+    assert watch.listening
+    return watch
+
+
+def test_a_wait_is_answered_by_the_batch_announcement_without_reading_positions(
+    services: Services, clock: Clock, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: each batch announces its position, so a waiting command reads the
+    tracking table once, not once per batch."""
+    if services.database.dialect != "postgres":
+        pytest.skip("SQLite has no NOTIFY; its waits poll")
+    writer = build_system(database_url, clock=clock).services
+    try:
+        _listening_watch(services)
+        write_history(writer, clock, journeys=1)
+        reads = []
+        first_read = threading.Event()
+        positions = services.runner.positions
+
+        def counted() -> dict[str, int]:
+            reads.append(1)
+            found = positions()
+            first_read.set()
+            return found
+
+        monkeypatch.setattr(services.runner, "positions", counted)
+        result: list[bool] = []
+        waiter = threading.Thread(
+            target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
+        waiter.start()
+        assert first_read.wait(5)
+        writer.runner.catch_up()
+        waiter.join(timeout=10)
+
+        assert result == [True]
+        assert len(reads) == 1, "the announcement answered the wait"
+    finally:
+        writer.app.close()
+
+
+def test_a_rebuild_makes_the_waits_forget_the_announced_positions(
+    services: Services, clock: Clock
+) -> None:
+    if services.database.dialect != "postgres":
+        pytest.skip("SQLite has no NOTIFY; its waits poll")
+    watch = _listening_watch(services)
+    write_history(services, clock, journeys=1)
+    head = services.runner.head()
+    services.runner.catch_up()
+    assert services.runner.wait_for(head, timeout=5)
+    generation = watch.generation
+
+    services.runner.reset(["journeys"])
+    assert watch.wait(generation, timeout=5), "the reset was announced"
+
+    assert not watch.reached(services.runner.projections, head)
+    assert not services.runner.wait_for(head, timeout=0.2), "journeys is back at 0"
