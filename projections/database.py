@@ -108,6 +108,11 @@ class Cursor:
         )
 
     def delete_many(self, table: str, key: str, values: Sequence[Any]) -> None:
+        """DELETE rows by key: one statement with an array on PostgreSQL."""
+        if self.dialect == "postgres":
+            if values:
+                self.execute(f"DELETE FROM {table} WHERE {key} = ANY(?)", (list(values),))
+            return
         self.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(v,) for v in values])
 
     def fetchone(self) -> Row | None:

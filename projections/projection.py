@@ -47,8 +47,16 @@ def chunks(values: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
 
 
 def select_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[Row]:
-    """Run `statement`, whose `{in}` stands for a list of placeholders, over `values` in chunks."""
+    """Run `statement`, whose `IN ({marks})` stands for a list of values, over `values` in
+    chunks. On PostgreSQL the list is one array parameter (`= ANY(?)`): the statement's
+    text is the same for every chunk, so the server prepares it once rather than parsing a
+    new text for each length of list."""
     rows: list[Row] = []
+    if cursor.dialect == "postgres":
+        statement = statement.replace("IN ({marks})", "= ANY(?)")
+        for chunk in chunks(values):
+            rows += cursor.execute(statement, (chunk,)).fetchall()
+        return rows
     for chunk in chunks(values):
         marks = ", ".join("?" for _ in chunk)
         rows += cursor.execute(statement.format(marks=marks), chunk).fetchall()

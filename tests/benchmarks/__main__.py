@@ -133,6 +133,14 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             rows.append((f"{name} (req/s; p50/p99 ms)",
                          f"{stats['rps']:,.0f}; {stats['p50_ms']:.1f}/{stats['p99_ms']:.1f}",
                          f"{ratio(stats['rps'], base['rps']):.2f}", target))
+        for name, stats in (("POST enroll", a["enroll"]), ("bare INSERT", h["insert"]),
+                            ("GET journey detail", a["journey_detail"]),
+                            ("bare SELECT", h["select"])):
+            cpu = stats.get("cpu_ms_per_request")
+            if cpu:
+                rows.append((f"{name}: CPU ms per request (total)",
+                             ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if v >= 0.005)
+                             + f" ({sum(cpu.values()):.2f})", "", ""))
         big, small = a["enrollments_page_big"]["p99_ms"], a["enrollments_page_small"]["p99_ms"]
         rows.append(("enrollments page p99 big/1k", "", f"{ratio(big, small):.2f}", "<= 1.5"))
     for t in results.get("timers", []):

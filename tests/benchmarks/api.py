@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -19,8 +20,68 @@ from tests.e2e.processes import free_port
 JOURNEYS = str(Path(sys.executable).with_name("journeys"))
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process so far (Linux /proc; 0 if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (its backends serve the load)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU milliseconds per request, per process, over one load run: where the machine's two
+    cores go for each request. Processes are the service's (by name), the local
+    PostgreSQL server's (all its processes, sampled at the end too, so backends that
+    started during the run count), and the load client (a finished child)."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        self.processes = processes
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        sample = {name: {p.pid: _cpu_seconds(p.pid)} for name, p in self.processes.items()}
+        sample["postgres"] = {pid: _cpu_seconds(pid) for pid in _postgres_pids()}
+        return sample
+
+    @contextmanager
+    def measuring(self, stats: dict[str, float]) -> Iterator[None]:
+        if not Path("/proc/self/stat").exists():
+            yield
+            return
+        before = self._sample()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        yield
+        after = self._sample()
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        requests = stats["requests"] or 1
+        per_request: dict[str, float] = {}
+        for name, pids in after.items():
+            spent = sum(cpu - before[name].get(pid, 0.0) for pid, cpu in pids.items())
+            per_request[name] = spent / requests * 1000
+        per_request["load client"] = ((done.ru_utime + done.ru_stime) -
+                                      (children.ru_utime + children.ru_stime)) / requests * 1000
+        stats["cpu_ms_per_request"] = per_request  # type: ignore[assignment]
+
+
 @contextmanager
-def process(command: list[str], log: Path, health: str | None = None) -> Iterator[None]:
+def process(command: list[str], log: Path, health: str | None = None,
+            ) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("w") as out:
         popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -36,7 +97,7 @@ def process(command: list[str], log: Path, health: str | None = None) -> Iterato
                     if time.monotonic() > deadline or popen.poll() is not None:
                         raise RuntimeError(f"{command} did not start; see {log}")
                     time.sleep(0.2)
-            yield
+            yield popen
         finally:
             popen.send_signal(signal.SIGTERM)
             try:
@@ -46,13 +107,15 @@ def process(command: list[str], log: Path, health: str | None = None) -> Iterato
 
 
 def load(url: str, seconds: float, concurrency: int, method: str = "GET",
-         body: str | None = None) -> dict[str, float]:
+         body: str | None = None, meter: CpuMeter | None = None) -> dict[str, float]:
     command = [sys.executable, "-m", "tests.benchmarks.load", "--url", url, "--method", method,
                "--seconds", str(seconds), "--concurrency", str(concurrency)]
     if body:
         command += ["--body", body]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    stats: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    stats: dict[str, float] = {}
+    with meter.measuring(stats) if meter else nullcontext():
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        stats.update(json.loads(result.stdout.strip().splitlines()[-1]))
     return stats
 
 
@@ -60,11 +123,12 @@ def http_ceiling(url: str, log_dir: Path, seconds: float, concurrency: int) -> d
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with process([sys.executable, "-m", "tests.benchmarks.bare_api", "--database", url,
-                  "--port", str(port)], log_dir / "bare_api.log", f"{base}/json"):
+                  "--port", str(port)], log_dir / "bare_api.log", f"{base}/json") as app:
+        meter = CpuMeter({"bare app": app})
         return {
-            "json": load(f"{base}/json", seconds, concurrency),
-            "select": load(f"{base}/select/k1", seconds, concurrency),
-            "insert": load(f"{base}/insert", seconds, concurrency, "POST", "{}"),
+            "json": load(f"{base}/json", seconds, concurrency, meter=meter),
+            "select": load(f"{base}/select/k1", seconds, concurrency, meter=meter),
+            "insert": load(f"{base}/insert", seconds, concurrency, "POST", "{}", meter=meter),
         }
 
 
@@ -77,19 +141,24 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
         for k in range(100)]})
     with (
         process([JOURNEYS, "projections", "run", "--database", url],
-                log_dir / "api-projections.log"),
+                log_dir / "api-projections.log") as projections,
         process([JOURNEYS, "scheduler", "--projections", "external", "--database", url],
-                log_dir / "api-scheduler.log"),
+                log_dir / "api-scheduler.log") as scheduler,
         process([JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / "api.log",
-                f"{base}/health"),
+                f"{base}/health") as service,
     ):
+        meter = CpuMeter({"api": service, "projections": projections, "scheduler": scheduler})
         return {
-            "journey_detail": load(f"{base}/journeys/{big_journey}", seconds, concurrency),
+            "journey_detail": load(f"{base}/journeys/{big_journey}", seconds, concurrency,
+                                   meter=meter),
             "enrollments_page_big": load(
-                f"{base}/journeys/{big_journey}/enrollments?take=25", seconds, concurrency),
+                f"{base}/journeys/{big_journey}/enrollments?take=25", seconds, concurrency,
+                meter=meter),
             "enrollments_page_small": load(
-                f"{base}/journeys/{small_journey}/enrollments?take=25", seconds, concurrency),
+                f"{base}/journeys/{small_journey}/enrollments?take=25", seconds, concurrency,
+                meter=meter),
             "enroll": load(f"{base}/journeys/{small_journey}/enrollments", seconds, concurrency,
-                           "POST", '{"customerId": "load-{n}"}'),
-            "events_batch_100": load(f"{base}/events/batch", seconds, concurrency, "POST", batch),
+                           "POST", '{"customerId": "load-{n}"}', meter=meter),
+            "events_batch_100": load(f"{base}/events/batch", seconds, concurrency, "POST", batch,
+                                     meter=meter),
         }
