@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -52,6 +54,11 @@ def to_json(value: Any) -> str:
 def from_json(text: str | None) -> Any:
     """By the standard library: orjson reads integers beyond 64 bits as floats."""
     return None if text is None else json.loads(text)
+
+
+STAGED_UPDATE_MIN = 50  # rows; fewer go by executemany (staging costs two more statements)
+# PostgreSQL connection -> the staging tables made in its session (Cursor._staged_update)
+_STAGES: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=512)
@@ -100,12 +107,47 @@ class Cursor:
         columns: Sequence[str],
         rows: Sequence[Sequence[Any]],
     ) -> None:
-        """UPDATE many rows by key; each row gives the columns' values, then the keys'."""
+        """UPDATE many rows by key; each row gives the columns' values, then the keys'.
+
+        On PostgreSQL, from STAGED_UPDATE_MIN rows on, the rows are copied into a staging
+        table and applied by one `UPDATE … FROM` (`_staged_update`)."""
+        if self.dialect == "postgres" and len(rows) >= STAGED_UPDATE_MIN:
+            self._staged_update(table, keys, columns, rows)
+            return
         self.executemany(
             f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
             f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
             rows,
         )
+
+    def _staged_update(
+        self,
+        table: str,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """COPY the rows into this session's staging table for `table` and these columns,
+        then UPDATE from it: psycopg's executemany costs about 11 µs of client CPU a row,
+        COPY about 2, and the server's side is no slower. The staging table is a temporary
+        table made once per connection (`ON COMMIT DELETE ROWS`: emptied in place at
+        commit, no catalog change), named after the columns, so a changed table definition
+        gets its own."""
+        names = [*columns, *keys]
+        listed = ", ".join(names)
+        stage = f"stage_{table}_{zlib.crc32(listed.encode()):08x}"
+        made = _STAGES.setdefault(self._raw.connection, set())
+        if stage not in made:
+            self._raw.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
+                              f"ON COMMIT DELETE ROWS AS SELECT {listed} FROM {table} WITH NO DATA")
+            made.add(stage)
+        with self._raw.copy(f"COPY {stage} ({listed}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self._raw.execute(
+            f"UPDATE {table} AS t SET {', '.join(f'{c} = s.{c}' for c in columns)} "
+            f"FROM {stage} AS s WHERE {' AND '.join(f't.{k} = s.{k}' for k in keys)}")
+        self._raw.execute(f"DELETE FROM {stage}")  # for another update in this transaction
 
     def delete_many(self, table: str, key: str, values: Sequence[Any]) -> None:
         """DELETE rows by key: one statement with an array on PostgreSQL."""
@@ -139,7 +181,12 @@ class Database:
         if self.dialect == "postgres":
             commit = True
         with self._datastore.transaction(commit=commit) as raw:
-            yield Cursor(raw, self.dialect)
+            try:
+                yield Cursor(raw, self.dialect)
+            except BaseException:  # staging tables made in it were rolled back with it
+                if self.dialect == "postgres":
+                    _STAGES.pop(raw.connection, None)
+                raise
 
     @contextmanager
     def _statement(self) -> Iterator[Cursor]:

@@ -1,0 +1,96 @@
+"""The read models' bulk writes: many rows by key, on both databases, whichever way they go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from api.context import Services
+from projections.database import STAGED_UPDATE_MIN, Database
+
+
+@pytest.fixture
+def table(services: Services) -> Database:
+    database = services.database
+    with database.transaction() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bulk_rows")
+        cursor.execute("CREATE TABLE bulk_rows (k TEXT, n INTEGER, v TEXT, w TEXT, "
+                       "PRIMARY KEY (k, n))")
+        cursor.insert_many("bulk_rows", ("k", "n", "v", "w"),
+                           [(f"k{i}", i % 3, "old", "keep") for i in range(5 * STAGED_UPDATE_MIN)])
+    return database
+
+
+def values(database: Database) -> dict[str, tuple[str, str]]:
+    return {row["k"]: (row["v"], row["w"])
+            for row in database.query("SELECT k, v, w FROM bulk_rows")}
+
+
+@pytest.mark.parametrize("count", [3, STAGED_UPDATE_MIN, 2 * STAGED_UPDATE_MIN])
+def test_update_many_changes_exactly_the_rows_given(table: Database, count: int) -> None:
+    with table.transaction() as cursor:
+        cursor.update_many("bulk_rows", ("k", "n"), ("v",),
+                           [(f"new{i}", f"k{i}", i % 3) for i in range(count)])
+        # A second update in the same transaction sees only its own rows.
+        cursor.update_many("bulk_rows", ("k", "n"), ("v",),
+                           [(f"again{i}", f"k{i}", i % 3) for i in range(count, 2 * count)])
+
+    found = values(table)
+    assert [found[f"k{i}"] for i in range(count)] == [(f"new{i}", "keep") for i in range(count)]
+    assert [found[f"k{i}"] for i in range(count, 2 * count)] == \
+        [(f"again{i}", "keep") for i in range(count, 2 * count)]
+    assert all(found[f"k{i}"] == ("old", "keep") for i in range(2 * count, len(found)))
+
+
+class _OneConnection:
+    """A datastore of one PostgreSQL connection, so every transaction runs on it."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self.connection = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        yield self.connection
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.connection.transaction(force_rollback=not commit):
+            yield self.connection.cursor()
+
+
+def test_an_update_after_a_rolled_back_one_still_lands(
+    table: Database, database_url: str
+) -> None:
+    """PostgreSQL: the staging table made in a transaction that rolled back is gone with it;
+    the next update on that connection makes it again."""
+    if table.dialect != "postgres":
+        pytest.skip("SQLite updates row by row")
+    datastore = _OneConnection(database_url)
+    database = Database(datastore, "postgres")
+    rows = [(f"x{i}", f"k{i}", i % 3) for i in range(STAGED_UPDATE_MIN)]
+    try:
+        with pytest.raises(RuntimeError), database.transaction() as cursor:
+            cursor.update_many("bulk_rows", ("k", "n"), ("v",), rows)
+            raise RuntimeError("the batch fails after its update")
+        assert values(database)["k0"] == ("old", "keep")
+
+        with database.transaction() as cursor:  # the same columns: the same staging table
+            cursor.update_many("bulk_rows", ("k", "n"), ("v",),
+                               [(f"y{i}", f"k{i}", i % 3) for i in range(STAGED_UPDATE_MIN)])
+        assert values(database)["k0"] == ("y0", "keep")
+    finally:
+        datastore.connection.close()
+
+
+def test_delete_many_deletes_exactly_the_keys_given(table: Database) -> None:
+    with table.transaction() as cursor:
+        cursor.delete_many("bulk_rows", "k", ["k1", "k2", "nothing"])
+    found = values(table)
+    assert "k1" not in found and "k2" not in found and "k0" in found
+    assert len(found) == 5 * STAGED_UPDATE_MIN - 2
