@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -91,14 +92,12 @@ def _insert_or_update(
     rows: dict[Any, Row],
     new: set[Any],
 ) -> None:
-    cursor.insert_many(table, columns,
-                       [[row[c] for c in columns] for key, row in rows.items() if key in new])
+    inserted = itemgetter(*columns)
+    cursor.insert_many(table, columns, [inserted(row) for key, row in rows.items() if key in new])
     values = [c for c in columns if c not in keys]
-    cursor.update_many(
-        table, keys, values,
-        [[*(row[c] for c in values), *(row[k] for k in keys)]
-         for key, row in rows.items() if key not in new],
-    )
+    updated = itemgetter(*values, *keys)
+    cursor.update_many(table, keys, values,
+                       [updated(row) for key, row in rows.items() if key not in new])
 
 
 class EnrollmentsProjection(Projection):
