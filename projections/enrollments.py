@@ -2,8 +2,8 @@
 
 One projection owns all four tables because the statistics need the enrollment's current
 step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
-in memory (the rows it touches are read once) and written back in bulk (COPY for new rows
-on PostgreSQL, pipelined executemany for updates), so the cost per event is a dictionary
+in memory (the rows it touches are read once) and written back in bulk (`insert_many` and
+`update_many`: COPY on PostgreSQL, see Cursor), so the cost per event is a dictionary
 update, not a round trip.
 """
 
