@@ -174,6 +174,18 @@ def test_a_rebuild_recreates_tables_from_their_current_definition(
     assert len(services.database.query("SELECT * FROM journeys")) == 2
 
 
+def _listening_watch(services: Services) -> Any:
+    watch = services.runner._watch
+    assert watch is not None
+    services.runner.wait_for(0, timeout=0.1)  # starts listening
+    for _ in range(100):
+        if watch.listening:
+            break
+        threading.Event().wait(0.05)
+    assert watch.listening
+    return watch
+
+
 def test_a_wait_is_woken_by_another_process_committing_a_batch(
     services: Services, clock: Clock, database_url: str
 ) -> None:
@@ -182,14 +194,7 @@ def test_a_wait_is_woken_by_another_process_committing_a_batch(
         pytest.skip("SQLite has no NOTIFY; its waits poll")
     writer = build_system(database_url, clock=clock).services
     try:
-        watch = services.runner._watch
-        assert watch is not None
-        services.runner.wait_for(0, timeout=0.1)  # starts listening
-        for _ in range(100):
-            if watch.listening:
-                break
-            threading.Event().wait(0.05)
-        assert watch.listening
+        watch = _listening_watch(services)
         write_history(writer, clock, journeys=1)
         generation = watch.generation
         result: list[bool] = []
@@ -256,18 +261,6 @@ def test_a_read_keeps_the_connections_prepared_statements(services: Services) ->
     row = connection.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()
 
     assert row is not None and row["n"] >= 1
-
-
-def _listening_watch(services: Services) -> Any:
-    watch = services.runner._watch
-    assert watch is not None
-    services.runner.wait_for(0, timeout=0.1)  # starts listening
-    for _ in range(100):
-        if watch.listening:
-            break
-        threading.Event().wait(0.05)
-    assert watch.listening
-    return watch
 
 
 def test_a_wait_is_answered_by_the_batch_announcement_without_reading_positions(
