@@ -204,6 +204,7 @@ class ProjectionRunner:
             if watch and watch.listening:
                 read = not watch.wait(seen, min(left, 0.05))
             else:
+                read = True
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.01)
 
