@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -139,15 +139,26 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
     batch = json.dumps({"events": [
         {"tenantId": "loadtest", "type": "nobody.listens", "customerId": f"b{{n}}-{k}"}
         for k in range(100)]})
-    with (
-        process([JOURNEYS, "projections", "run", "--database", url],
-                log_dir / "api-projections.log") as projections,
-        process([JOURNEYS, "scheduler", "--projections", "external", "--database", url],
-                log_dir / "api-scheduler.log") as scheduler,
-        process([JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / "api.log",
-                f"{base}/health") as service,
-    ):
-        meter = CpuMeter({"api": service, "projections": projections, "scheduler": scheduler})
+    with ExitStack() as stack:
+        if url.startswith("sqlite"):
+            # The embedded layout: one process, whose consistency waits wake its own runner.
+            service = stack.enter_context(process(
+                [JOURNEYS, "serve", "--database", url, "--port", str(port)],
+                log_dir / "api.log", f"{base}/health"))
+            meter = CpuMeter({"serve": service})
+        else:
+            # The production layout of operations.md.
+            projections = stack.enter_context(process(
+                [JOURNEYS, "projections", "run", "--database", url],
+                log_dir / "api-projections.log"))
+            scheduler = stack.enter_context(process(
+                [JOURNEYS, "scheduler", "--projections", "external", "--database", url],
+                log_dir / "api-scheduler.log"))
+            service = stack.enter_context(process(
+                [JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / "api.log",
+                f"{base}/health"))
+            meter = CpuMeter({"api": service, "projections": projections,
+                              "scheduler": scheduler})
         return {
             "journey_detail": load(f"{base}/journeys/{big_journey}", seconds, concurrency,
                                    meter=meter),
