@@ -147,6 +147,12 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._statistics_checked = -STATISTICS_EVERY
         self._watch = _ProjectedWatch(database) if database.dialect == "postgres" else None
+        # What this process's own loop committed (`run_forever`): a wait in this process is
+        # woken by it instead of polling, the way of `journeys serve` on SQLite.
+        self._following = 0
+        self._progress = threading.Condition()
+        self._applied: dict[str, int] = {}
+        self._applied_generation = 0
         recorder = app.recorder
         assert isinstance(recorder, ApplicationRecorder)
         self._recorder = recorder
@@ -178,19 +184,25 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has applied `position`; False on timeout.
 
-        On PostgreSQL the batches' announcements answer (`_ProjectedWatch`); the positions
-        are read when none has answered for 50 ms, and at the start. SQLite, and PostgreSQL
-        before LISTEN is in place, poll every 2 to 10 ms."""
+        On PostgreSQL the batches' announcements answer (`_ProjectedWatch`); where this
+        process follows the log itself (`run_forever`), its own commits answer. Either way
+        the positions are read when nothing has answered for 50 ms, and at the start unless
+        this process follows the log.
+        Otherwise (SQLite, and PostgreSQL before LISTEN is in place) they are polled every
+        2 to 10 ms."""
         self._wake.set()
         deadline = time.monotonic() + timeout
         watch = self._watch
         if watch:
             watch.start()
         delay = 0.002
-        read = True
+        read = not self._following  # this process's loop answers first, having been nudged
         while True:
             seen = watch.generation if watch else 0
+            local_seen = self._applied_generation
             if watch and watch.reached(self.projections, position):
+                return True
+            if self._following and self._applied_reached(position):
                 return True
             if read:
                 positions = self.positions()
@@ -203,10 +215,36 @@ class ProjectionRunner:
                 return False
             if watch and watch.listening:
                 read = not watch.wait(seen, min(left, 0.05))
+            elif self._following:
+                read = not self._wait_applied(local_seen, min(left, 0.05))
             else:
                 read = True
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.01)
+
+    def _applied_reached(self, position: int) -> bool:
+        with self._progress:
+            return all(self._applied.get(name, 0) >= position for name in self.projections)
+
+    def _wait_applied(self, seen: int, timeout: float) -> bool:
+        """True when this process's loop committed a batch since generation `seen`."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self._applied_generation != seen, timeout)
+
+    def _committed(self, names: Sequence[str], position: int) -> None:
+        with self._progress:
+            for name in names:
+                self._applied[name] = max(self._applied.get(name, 0), position)
+            self._applied_generation += 1
+            self._progress.notify_all()
+
+    def _forget_applied(self, positions: dict[str, int]) -> None:
+        """A position read lower than what this process committed was set back (a rebuild
+        elsewhere): what it knew no longer holds."""
+        with self._progress:
+            for name, position in positions.items():
+                if self._applied.get(name, 0) > position:
+                    self._applied[name] = position
 
     # Processing --------------------------------------------------------------
 
@@ -219,7 +257,9 @@ class ProjectionRunner:
         events are committed in notification-id order (the store's table lock on
         PostgreSQL, one writer on SQLite), so no lower id can appear behind the head."""
         groups: dict[int, list[Projection]] = defaultdict(list)
-        for name, position in self.positions().items():
+        positions = self.positions()
+        self._forget_applied(positions)
+        for name, position in positions.items():
             groups[position].append(self.projections[name])
         head = self.head()
         applied = 0
@@ -267,6 +307,7 @@ class ProjectionRunner:
                         items.append((events[notification.id], notification.id))
                 if items:
                     projection.apply_batch(cursor, items)
+        self._committed(names, last)
 
     def keep_statistics(self) -> list[str]:
         """At most every STATISTICS_EVERY seconds: ANALYZE the event table and these read
@@ -349,6 +390,7 @@ class ProjectionRunner:
                 cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?", (name,))
             if self.database.dialect == "postgres":  # the watches forget what they knew
                 cursor.execute("SELECT pg_notify(?, ?)", (PROJECTED_CHANNEL, RESET))
+        self._forget_applied(dict.fromkeys(names, 0))
 
     def create_indexes(self, names: Sequence[str]) -> None:
         """Make the named read models' secondary indexes, if they are missing."""
@@ -372,6 +414,15 @@ class ProjectionRunner:
             threading.Thread(target=self.database.listen,
                              args=(channel, lambda _payload: self.nudge(), stop.is_set),
                              name="projections-listen", daemon=True).start()
+        with self._progress:
+            self._following += 1
+        try:
+            self._follow(stop, interval)
+        finally:
+            with self._progress:
+                self._following -= 1
+
+    def _follow(self, stop: threading.Event, interval: float) -> None:
         backoff = interval
         while not stop.is_set():
             try:

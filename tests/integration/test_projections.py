@@ -316,3 +316,67 @@ def test_a_rebuild_makes_the_waits_forget_the_announced_positions(
 
     assert not watch.reached(services.runner.projections, head)
     assert not services.runner.wait_for(head, timeout=0.2), "journeys is back at 0"
+
+
+def test_a_wait_in_a_process_that_follows_the_log_is_answered_by_its_own_commit(
+    services: Services, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`journeys serve`: the runner loop in this process wakes the waits of its commands;
+    the waiting thread reads no positions (on SQLite it used to poll every few ms)."""
+    runner = services.runner
+    stop = threading.Event()
+    loop = threading.Thread(target=runner.run_forever, args=(stop, 5.0), daemon=True)
+    loop.start()
+    try:
+        runner.wait_for(runner.head(), timeout=10)  # the loop is running and caught up
+        write_history(services, clock, journeys=1)
+        waiting = threading.get_ident()
+        reads_by_waiter = []
+        positions = runner.positions
+
+        def counted() -> dict[str, int]:
+            if threading.get_ident() == waiting:
+                reads_by_waiter.append(1)
+            return positions()
+
+        monkeypatch.setattr(runner, "positions", counted)
+        head = runner.head()
+
+        assert runner.wait_for(head, timeout=10)
+        assert min(positions().values()) >= head
+        assert reads_by_waiter == [], "the loop's commit answered the wait"
+    finally:
+        stop.set()
+        runner.nudge()
+        loop.join(timeout=10)
+
+
+def test_a_reset_makes_this_process_forget_what_its_loop_applied(
+    services: Services, clock: Clock
+) -> None:
+    runner = services.runner
+    write_history(services, clock, journeys=1)
+    head = runner.head()
+    stop = threading.Event()
+    loop = threading.Thread(target=runner.run_forever, args=(stop, 5.0), daemon=True)
+    loop.start()
+    try:
+        assert runner.wait_for(head, timeout=10)
+    finally:
+        stop.set()
+        runner.nudge()
+        loop.join(timeout=10)
+    watch = runner._watch
+    generation = watch.generation if watch else 0
+
+    runner.reset(["journeys"])
+
+    if watch:  # PostgreSQL: the announcement of the reset is delivered after its commit
+        assert watch.wait(generation, timeout=5)
+    with runner._progress:  # as if a loop followed again, having applied nothing since
+        runner._following += 1
+    try:
+        assert not runner.wait_for(head, timeout=0.3), "journeys is back at 0"
+    finally:
+        with runner._progress:
+            runner._following -= 1
