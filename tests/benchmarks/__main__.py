@@ -117,6 +117,9 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
              f"{e.get('rebuild_peak_rss_mb') or 0:.0f}", "", "< 300"),
             ("rebuild (events/s)", f"{e['rebuild_events_per_s']:,.0f}",
              f"{ratio(e['rebuild_events_per_s'], e['events_per_s']):.2f}", ">= 3 x engine"),
+            ("CPU s: engine process / projections process / rebuild",
+             f"{e['engine_cpu_seconds']:.1f} / {e['projections_cpu_seconds']:.1f} / "
+             f"{e['rebuild_cpu_seconds']:.1f}", "", ""),
         ]
     if "http_ceiling" in results and "api" in results:
         h, a = results["http_ceiling"], results["api"]

@@ -62,6 +62,13 @@ def ingest(system: System, tenant: str, customers: int, progress: bool) -> float
     return time.perf_counter() - started
 
 
+def cpu_seconds(who: int) -> float:
+    """User plus system CPU seconds of this process (RUSAGE_SELF) or of its waited-for
+    children (RUSAGE_CHILDREN) so far."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
@@ -83,6 +90,7 @@ def main() -> None:
                           batch_size=args.batch_size)
     jid = six_step_journey(system, args.tenant)
     head_before = system.runner.head()
+    engine_cpu = cpu_seconds(resource.RUSAGE_SELF)
     ingest_seconds = ingest(system, args.tenant, args.customers, args.progress)
     external = args.projections == "external"
     follower = subprocess.Popen(
@@ -99,6 +107,8 @@ def main() -> None:
         if follower:
             follower.send_signal(signal.SIGTERM)
             follower.wait(timeout=60)
+    engine_cpu = cpu_seconds(resource.RUSAGE_SELF) - engine_cpu
+    projections_cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     # The largest child so far is the projections process (before the rebuild's start).
     projections_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     written = system.runner.head() - head_before
@@ -116,6 +126,7 @@ def main() -> None:
     if done.returncode:
         raise SystemExit(f"rebuild failed ({done.returncode}):\n{done.stderr}")
     rebuild_seconds = time.perf_counter() - started
+    rebuild_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - projections_cpu
     rebuilt = int(done.stdout.split(" from ")[-1].split()[0])
     print(json.dumps({
         "journey_id": jid,
@@ -139,6 +150,11 @@ def main() -> None:
         "rebuild_events": rebuilt,
         "rebuild_seconds": rebuild_seconds,
         "rebuild_events_per_s": rebuilt / rebuild_seconds,
+        # Where the cores went: the engine process over ingest and ticks, the projections
+        # process beside it (inline: 0, inside the engine's), the rebuild's processes.
+        "engine_cpu_seconds": engine_cpu,
+        "projections_cpu_seconds": projections_cpu,
+        "rebuild_cpu_seconds": rebuild_cpu,
         "projections": args.projections,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "projections_peak_rss_mb": projections_rss if external else None,
