@@ -209,7 +209,9 @@ def _catch_up_only(url: str, names: list[str]) -> int:
     """In a worker process of `rebuild --workers`: replay the log into these projections."""
     system = build_system(url, create_tables=False)  # made by the parent, indexes after
     try:
-        return system.runner.only(names).catch_up()
+        runner = system.runner.only(names)
+        with runner.replaying():
+            return runner.catch_up()
     finally:
         system.services.app.close()
 

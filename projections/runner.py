@@ -9,11 +9,13 @@ SQLite has no subscription; see docs/decisions/0003-projection-runner.md.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.application import Application
@@ -28,6 +30,12 @@ TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
     "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
+# A replay's batches: on SQLite (one writer) fewer, larger transactions are faster; on
+# PostgreSQL, with two workers, larger batches measured slower (decisions/0018).
+REPLAY_BATCH = {"sqlite": 5000, "postgres": 1000}
+# Collect the youngest generation every 50,000 allocations instead of 700: a replay
+# allocates millions of short-lived dicts, and each collection walks them.
+REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position: int) -> bool:
@@ -364,9 +372,23 @@ class ProjectionRunner:
         update per row written); an interrupted rebuild's indexes are made by the next
         process that starts (`create_tables`)."""
         self.reset(names, indexes=False)
-        applied = self.catch_up(progress)
+        with self.replaying():
+            applied = self.catch_up(progress)
         self.create_indexes(names)
         return applied
+
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """The settings of a replay from the start of the log (`decisions/0018`): batches of
+        `REPLAY_BATCH` on SQLite, and the cyclic garbage collector run less often."""
+        batch_size, thresholds = self.batch_size, gc.get_threshold()
+        self.batch_size = max(batch_size, REPLAY_BATCH[self.database.dialect])
+        gc.set_threshold(*REPLAY_GC_THRESHOLDS)
+        try:
+            yield
+        finally:
+            self.batch_size = batch_size
+            gc.set_threshold(*thresholds)
 
     def only(self, names: Sequence[str]) -> ProjectionRunner:
         """A runner of some of these projections (to apply them in another process)."""
