@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -15,7 +16,8 @@ from tqdm import tqdm
 
 from journeys.clock import system_clock
 from journeys.settings import SettingsError, batch_size, database_url
-from journeys.wiring import System, build_system
+from journeys.wiring import System, build_system, runner_into, sqlite_path
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger("journeys")
 Loop = Callable[[threading.Event], None]
@@ -101,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--workers", type=int, choices=range(1, 9), default=1, metavar="N",
         help="processes replaying the log, each for a share of the projections (default 1; "
-        "more use more cores on PostgreSQL, SQLite has one writer)",
+        "more use more cores; on SQLite, one writer, each worker but the first writes into a "
+        "file of its own beside the database, copied in at the end)",
     )
     _add_database(rebuild)
     run = projections.add_parser("run", help="follow the log and keep read models current")
@@ -185,15 +188,37 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
         with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
             applied = runner.rebuild(names, progress=bar.update)
     else:
-        runner.reset(names, indexes=False)
-        # The workers run no DDL (their DDL beside another's batch could deadlock): this
-        # process made the tables, and makes the secondary indexes once they are done.
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
-            applied = max(pool.map(_catch_up_only, [url] * len(groups), groups))
-        runner.create_indexes(names)
+        applied = _replay_in_workers(runner, names, groups, url)
     print(f"rebuilt {', '.join(names)} from {applied} events")
     return 0
+
+
+def _replay_in_workers(runner: ProjectionRunner, names: list[str], groups: list[list[str]],
+                       url: str) -> int:
+    """Reset the read models, replay the log into them in a worker process per group, then
+    make their secondary indexes. The workers run no DDL here (their DDL beside another's
+    batch could deadlock). On SQLite, one writer, every worker but the first writes into a
+    database file of its own, which is copied in afterwards (`decisions/0019`)."""
+    runner.reset(names, indexes=False)
+    path = sqlite_path(url)
+    into = [None] + [f"{path}.rebuild-{n}" for n in range(1, len(groups))] if path \
+        else [None] * len(groups)
+    spawn = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
+            applied = max(pool.map(_catch_up_only, [url] * len(groups), groups, into))
+        for scratch, group in zip(into, groups, strict=True):
+            if scratch and not runner.adopt(scratch, group):
+                # A runner of another process has been replaying these meanwhile: it
+                # finishes them, and nothing is copied.
+                runner.only(group).catch_up()
+    finally:
+        for scratch in into:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if scratch and os.path.exists(scratch + suffix):
+                    os.remove(scratch + suffix)
+    runner.create_indexes(names)
+    return applied
 
 
 def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
@@ -205,11 +230,12 @@ def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
     return [names for _, names in groups if names]
 
 
-def _catch_up_only(url: str, names: list[str]) -> int:
-    """In a worker process of `rebuild --workers`: replay the log into these projections."""
+def _catch_up_only(url: str, names: list[str], into: str | None = None) -> int:
+    """In a worker process of `rebuild --workers`: replay the log into these projections,
+    in the database itself or (SQLite) into the database file `into`."""
     system = build_system(url, create_tables=False)  # made by the parent, indexes after
     try:
-        runner = system.runner.only(names)
+        runner = runner_into(system, names, into) if into else system.runner.only(names)
         with runner.replaying():
             return runner.catch_up()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -110,3 +111,24 @@ def build(
     consistency_timeout: float = 10.0,
 ) -> Services:
     return build_system(database_url, clock, new_id, consistency_timeout).services
+
+
+def sqlite_path(database_url: str) -> str | None:
+    """The file of a `sqlite:///PATH` URL; None for PostgreSQL."""
+    store = store_for(database_url)
+    return store.env["SQLITE_DBNAME"] if store.dialect == "sqlite" else None
+
+
+def runner_into(system: System, names: Sequence[str], path: str) -> ProjectionRunner:
+    """A runner of the named projections that reads `system`'s log and writes their read
+    models, from position 0 and without secondary indexes, into the SQLite file `path`: a
+    SQLite rebuild worker's own database, adopted afterwards (`ProjectionRunner.adopt`)."""
+    from eventsourcing.sqlite import SQLiteDatastore
+
+    database = Database(SQLiteDatastore(path), "sqlite")
+    runner = ProjectionRunner(system.services.app, database,
+                              [system.runner.projections[name] for name in names],
+                              system.runner.batch_size)
+    runner.create_tables()
+    runner.reset(names, indexes=False)
+    return runner

@@ -194,6 +194,26 @@ class Database:
             yield Cursor(raw, self.dialect)
 
     @contextmanager
+    def attached(self, path: str, alias: str) -> Iterator[Cursor]:
+        """SQLite: a write transaction (taken at BEGIN) with the database file `path`
+        attached as `alias`, detached after the transaction ends."""
+        if self.dialect != "sqlite":
+            raise NotImplementedError("attaching a database file is SQLite's")
+        with self._datastore.get_connection(commit=True) as connection:  # type: ignore[attr-defined]
+            raw = connection.cursor()
+            raw.execute("ATTACH DATABASE ? AS " + alias, (path,))
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Cursor(raw, self.dialect)
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                raw.execute("DETACH DATABASE " + alias)
+
+    @contextmanager
     def schema_lock(self) -> Iterator[None]:
         """Hold PostgreSQL's advisory schema lock (on a connection of its own) while the
         event store's and the read models' DDL run: processes started together otherwise

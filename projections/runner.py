@@ -390,6 +390,30 @@ class ProjectionRunner:
             self.batch_size = batch_size
             gc.set_threshold(*thresholds)
 
+    def adopt(self, path: str, names: Sequence[str]) -> bool:
+        """SQLite: copy the named read models and their tracking, made by another runner in
+        the database file `path` (a rebuild worker's), into this database, in one
+        transaction. Only while their tracking here is still 0, i.e. no runner here has
+        applied a batch of them since their reset (then it is replaying them itself, and
+        nothing is copied: False)."""
+        with self.database.attached(path, "made") as cursor:
+            marks = ", ".join("?" for _ in names)
+            moved = cursor.execute(
+                f"SELECT name FROM projection_tracking WHERE name IN ({marks}) AND position <> 0",
+                list(names)).fetchall()
+            if moved:
+                return False
+            for name in names:
+                for table in self.projections[name].tables:
+                    columns = ", ".join(row["name"] for row in cursor.execute(
+                        f"PRAGMA main.table_info({table})").fetchall())
+                    cursor.execute(f"INSERT INTO main.{table} ({columns}) "
+                                   f"SELECT {columns} FROM made.{table}")
+                cursor.execute(
+                    "UPDATE main.projection_tracking SET position = (SELECT position FROM "
+                    "made.projection_tracking WHERE name = ?) WHERE name = ?", (name, name))
+        return True
+
     def only(self, names: Sequence[str]) -> ProjectionRunner:
         """A runner of some of these projections (to apply them in another process)."""
         return ProjectionRunner(self.app, self.database, [self.projections[n] for n in names],

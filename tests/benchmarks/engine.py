@@ -76,14 +76,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--projections", choices=("inline", "external"), default="external",
                         help="external: a `journeys projections run` process beside the ticks")
-    parser.add_argument("--rebuild-workers", type=int,
-                        help="`journeys projections rebuild --workers` (default: 2 on "
-                        "PostgreSQL, 1 on SQLite, which has one writer)")
+    parser.add_argument("--rebuild-workers", type=int, default=2,
+                        help="`journeys projections rebuild --workers` (default 2)")
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args()
-    if args.rebuild_workers is None:
-        args.rebuild_workers = 1 if args.database.startswith("sqlite") else 2
     logging.basicConfig(level=logging.WARNING)
     now = {"t": T0}
     system = build_system(args.database, clock=lambda: now["t"], channel=LogChannel(),

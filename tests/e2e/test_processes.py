@@ -115,43 +115,59 @@ def test_api_and_projection_runner_as_separate_processes_on_postgres(
         assert runner.stop() == 0, runner.log()
 
 
-def test_rebuild_with_two_workers_gives_the_same_read_models_on_postgres(postgres_url: str) -> None:
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_rebuild_with_two_workers_gives_the_same_read_models(
+    dialect: str, postgres_url: str, tmp_path: Path
+) -> None:
+    """On SQLite the second worker writes into a file of its own, copied in afterwards."""
     from datetime import UTC, datetime
 
     from domain.enrolling import IncomingEvent
     from journeys.wiring import build_system
 
-    reset_postgres(postgres_url)
-    system = build_system(postgres_url)
+    if dialect == "postgres":
+        url = postgres_url
+        reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'journeys.db'}"
+    system = build_system(url)
     app = system.services.app
     jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
     app.add_step(jid, "UPDATE", "tag", {"updates": [{"field": "n", "action": "increment", "value": 1}]})
+    app.add_step(jid, "WAIT", "nap", {"duration": "1 day"})
     app.add_step(jid, "END", "done")
     app.activate(jid)
     app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(40)])
     system.scheduler.tick(datetime.now(UTC))
-    tables = ("journeys", "enrollments", "enrollment_steps", "step_stats", "customers", "due_work")
+    tables = ("journeys", "journey_steps", "journey_enrollments", "enrollments",
+              "enrollment_steps", "step_stats", "customers", "due_work", "projection_tracking")
 
     def snapshot() -> dict[str, list[dict[str, Any]]]:
         return {t: sorted(system.services.database.query(f"SELECT * FROM {t}"), key=repr)
                 for t in tables}
 
     def indexes() -> list[dict[str, Any]]:
+        if dialect == "sqlite":
+            return system.services.database.query(
+                "SELECT name AS indexname, sql AS indexdef FROM sqlite_master "
+                "WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
         return system.services.database.query(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
             "ORDER BY indexname")
 
     before, indexes_before = snapshot(), indexes()
-    rebuilt = journeys("projections", "rebuild", "--workers", "2", "--database", postgres_url)
+    rebuilt = journeys("projections", "rebuild", "--workers", "2", "--database", url)
     after, indexes_after = snapshot(), indexes()
     app.close()
 
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt journeys, enrollments, customers, due_work" in rebuilt.stdout
-    assert before["journeys"][0]["total_completed"] == 40
+    assert before["journeys"][0]["total_completed"] == 0
+    assert len(before["due_work"]) == 40, "every enrollment waits"
     assert after == before
     assert any(i["indexname"] == "enrollments_by_journey_status" for i in indexes_before)
     assert indexes_after == indexes_before, "secondary indexes are made again after the replay"
+    assert not list(tmp_path.glob("*.rebuild-*")), "the workers' own files are removed"
 
 
 def test_processes_started_together_on_a_new_database_all_start(postgres_url: str) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.context import Services
-from journeys.wiring import build_system
+from journeys.wiring import System, build_system, runner_into
 from projections.database import Database
 from tests.conftest import Clock
 
@@ -397,3 +398,33 @@ def test_a_replay_takes_larger_batches_on_sqlite_and_collects_less_often_then_re
         assert gc.get_threshold() == REPLAY_GC_THRESHOLDS
 
     assert (runner.batch_size, gc.get_threshold()) == (batch_size, thresholds)
+
+
+def test_read_models_made_in_another_sqlite_file_are_adopted_unless_replayed_here_meanwhile(
+    system: System, clock: Clock, tmp_path: Path
+) -> None:
+    """SQLite's `rebuild --workers`: a worker's own file is copied in, with its tracking;
+    not if a runner of this database has applied a batch of those read models since."""
+    if system.services.database.dialect != "sqlite":
+        pytest.skip("PostgreSQL's rebuild workers write into the database itself")
+    runner = system.runner
+    write_history(system.services, clock, journeys=3)
+    runner.catch_up()
+    before = dump(system.services.database)
+    names = ["journeys", "customers"]
+
+    made = runner_into(system, names, str(tmp_path / "made.db"))
+    made.catch_up()
+    runner.reset(names)
+    assert dump(system.services.database) == {table: [] for table in TABLES}
+
+    assert runner.adopt(str(tmp_path / "made.db"), names)
+    assert dump(system.services.database) == before
+    assert runner.positions()["journeys"] == runner.head()
+
+    runner.reset(names)
+    runner.only(names).run_once()  # a runner here replays them meanwhile
+    replayed = dump(system.services.database)
+
+    assert not runner.adopt(str(tmp_path / "made.db"), names)
+    assert dump(system.services.database) == replayed == before, "nothing copied twice"
