@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from api.coalescing import Coalescer
 from domain.application import JourneysApplication
+from domain.enrolling import ManualEnrollment
+from domain.enrollment import Enrollment
+from domain.journey import Journey
 from projections.database import Database
 from projections.runner import ProjectionRunner
 
@@ -18,6 +22,11 @@ class Services:
     database: Database
     runner: ProjectionRunner
     consistency_timeout: float = 10.0
+    # Manual enrollments arriving together are saved together (`decisions/0020`).
+    enroll: Coalescer[ManualEnrollment, tuple[Enrollment, Journey, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.enroll = Coalescer(self.app.enroll_many, name="enroll")
 
     def settle(self, position: int) -> None:
         """Wait until the read models show `position`, so a GET after this command sees it."""

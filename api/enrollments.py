@@ -9,6 +9,7 @@ from api import schemas
 from api.context import Services
 from api.journeys import tenant_of
 from api.openapi import errors, spec
+from domain.enrolling import ManualEnrollment
 from domain.errors import NotFound
 from projections import enrollment_queries, journey_queries
 from projections.database import iso
@@ -46,8 +47,8 @@ class EnrollmentCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Enroll a customer by hand (created if unknown; trigger conditions do not apply)."""
         body: schemas.Enroll = req.context.json
-        app = self.services.app
-        enrollment, journey, position = app.enroll(journey_id, body.customerId, tenant_of(req))
+        enrollment, journey, position = self.services.enroll(
+            ManualEnrollment(journey_id, body.customerId, tenant_of(req)))
         self.services.settle(position)
         numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
         resp.status = falcon.HTTP_201

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import RecordConflictError
@@ -17,7 +17,7 @@ from domain.delivery import Channel, RetryPolicy
 from domain.engine import Progress, advance
 from domain.enrollment import Enrollment
 from domain.enrollment_slot import EnrollmentSlot
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, JourneysError, NotFound
 from domain.ids import customer_id_for, slot_id_for, stable_id, trigger_event_id_for
 from domain.journey import ACTIVE, Journey
 from domain.ports import AggregateLoader, NoReadSide, ReadSide
@@ -37,6 +37,15 @@ class IncomingEvent:
     occurred_at: datetime | None
     data: dict[str, Any]
     customer: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ManualEnrollment:
+    """One request to enroll a customer by hand (`tenant_id` None: any tenant's journey)."""
+
+    journey_id: str
+    customer_id: str
+    tenant_id: str | None = None
 
 
 @dataclass
@@ -338,28 +347,66 @@ class EnrollmentCommands(Application[str]):
     ) -> tuple[Enrollment, Journey, int]:
         """Manual enrollment: the trigger's conditions do not apply; unknown customers are made.
         Returns the enrollment, the journey it was made in, and the log position."""
+        outcome = self.enroll_many([ManualEnrollment(journey_id, customer_id, tenant_id)])[0]
+        if isinstance(outcome, JourneysError):
+            raise outcome
+        return outcome
 
-        def attempt() -> tuple[Enrollment, Journey, int]:
-            journey = self.journey(journey_id, tenant_id)
-            if journey.status != ACTIVE:
-                raise Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
-                               code="JOURNEY_NOT_ACTIVE")
+    def enroll_many(
+        self, requests: Sequence[ManualEnrollment]
+    ) -> list[tuple[Enrollment, Journey, int] | JourneysError]:
+        """Manual enrollments saved together (one transaction, one log position): for each
+        request, in order, what `enroll` would return, or the refusal it would raise. A
+        later request sees what an earlier one of the same call did (a second enrollment
+        of one customer in one journey is refused as it would be one after the other)."""
+
+        def attempt() -> list[tuple[Enrollment, Journey, int] | JourneysError]:
+            journeys = {key: self._enrolling_journey(*key)
+                        for key in dict.fromkeys((r.journey_id, r.tenant_id) for r in requests)}
+            targets = [journeys[(r.journey_id, r.tenant_id)] for r in requests]
             batch = _Batch(self, self.loader)
+            batch.preload(key for request, journey in zip(requests, targets, strict=True)
+                          if isinstance(journey, Journey)
+                          for key in (customer_id_for(journey.tenant_id, request.customer_id),
+                                      slot_id_for(journey.id, request.customer_id)))  # one query
             now = self.clock()
-            customer_key = customer_id_for(journey.tenant_id, customer_id)
-            batch.preload([customer_key, slot_id_for(journey.id, customer_id)])  # one query
-            customer: Customer | None = batch.get(customer_key)
-            if customer is None:
-                customer = Customer.register(journey.tenant_id, customer_id, now)
-                batch.add(customer)
-            enrollment_id = self.new_id("enrollment")
-            self._enroll(batch, journey, customer, enrollment_id, {"type": "manual"}, now,
-                         refusal_is_error=True)
+            made = [journey if isinstance(journey, JourneysError)
+                    else self._enroll_by_hand(batch, journey, request.customer_id, now)
+                    for request, journey in zip(requests, targets, strict=True)]
             position = batch.save()
-            enrollment: Enrollment = batch.touched[enrollment_id]  # type: ignore[assignment]
-            return enrollment, journey, position
+            return [enrollment if isinstance(enrollment, JourneysError)
+                    else (enrollment, cast(Journey, journey), position)
+                    for enrollment, journey in zip(made, targets, strict=True)]
 
         return until_saved(attempt, "the customer's enrollment")
+
+    def _enroll_by_hand(
+        self, batch: _Batch, journey: Journey, customer_id: str, now: datetime
+    ) -> Enrollment | Conflict:
+        """Enroll the customer (registered if unknown), or the slot's refusal (only a
+        customer known before has a slot to refuse)."""
+        customer: Customer | None = batch.get(customer_id_for(journey.tenant_id, customer_id))
+        if customer is None:
+            customer = Customer.register(journey.tenant_id, customer_id, now)
+            batch.add(customer)
+        try:
+            enrollment = self._enroll(batch, journey, customer, self.new_id("enrollment"),
+                                      {"type": "manual"}, now, refusal_is_error=True)
+        except Conflict as refused:
+            return refused
+        assert enrollment is not None  # refusals raise
+        return enrollment
+
+    def _enrolling_journey(self, journey_id: str, tenant_id: str | None) -> Journey | JourneysError:
+        """The journey to enroll into, or why it cannot take enrollments."""
+        try:
+            journey = self.journey(journey_id, tenant_id)
+        except NotFound as missing:
+            return missing
+        if journey.status != ACTIVE:
+            return Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
+                            code="JOURNEY_NOT_ACTIVE")
+        return journey
 
     def exit_customer(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> int:
         """Exit the customer's ACTIVE enrollment (reason MANUAL); NotFound if there is none."""

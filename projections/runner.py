@@ -94,6 +94,12 @@ class _ProjectedWatch:
         with self._changed:
             return self.listening and all(self._known.get(n, 0) >= position for n in names)
 
+    def knows(self, names: Iterable[str]) -> bool:
+        """Whether, listening, a position of every one of `names` was heard: what each has
+        applied since is announced too, so a wait needs no read to start."""
+        with self._changed:
+            return self.listening and all(name in self._known for name in names)
+
     def learn(self, positions: dict[str, int]) -> None:
         """Take positions read from the tracking table (while listening)."""
         with self._changed:
@@ -195,7 +201,7 @@ class ProjectionRunner:
         On PostgreSQL the batches' announcements answer (`_ProjectedWatch`); where this
         process follows the log itself (`run_forever`), its own commits answer. Either way
         the positions are read when nothing has answered for 50 ms, and at the start unless
-        this process follows the log.
+        this process follows the log or has heard a position of every projection.
         Otherwise (SQLite, and PostgreSQL before LISTEN is in place) they are polled every
         2 to 10 ms."""
         self._wake.set()
@@ -204,7 +210,9 @@ class ProjectionRunner:
         if watch:
             watch.start()
         delay = 0.002
-        read = not self._following  # this process's loop answers first, having been nudged
+        # Read first unless an answer is on its way: this process's loop, nudged above, or
+        # announcements of every projection heard (one comes for each commit still to come).
+        read = not (self._following or (watch and watch.knows(self.projections)))
         while True:
             seen = watch.generation if watch else 0
             local_seen = self._applied_generation
