@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from tests.e2e.processes import free_port
 
@@ -49,10 +50,15 @@ class CpuMeter:
     """CPU milliseconds per request, per process, over one load run: where the machine's two
     cores go for each request. Processes are the service's (by name), the local
     PostgreSQL server's (all its processes, sampled at the end too, so backends that
-    started during the run count), and the load client (a finished child)."""
+    started during the run count), and the load client (a finished child).
 
-    def __init__(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    On PostgreSQL each run starts with a CHECKPOINT, so the server's background writers
+    are not still flushing what the steps before it wrote (the baselines, the engine
+    scenario) while the run is measured."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen[bytes]], url: str) -> None:
         self.processes = processes
+        self.url = url
 
     def _sample(self) -> dict[str, dict[int, float]]:
         sample = {name: {p.pid: _cpu_seconds(p.pid)} for name, p in self.processes.items()}
@@ -64,6 +70,12 @@ class CpuMeter:
         if not Path("/proc/self/stat").exists():
             yield
             return
+        if self.url.startswith("postgres"):
+            try:
+                with psycopg.connect(self.url, autocommit=True) as connection:
+                    connection.execute("CHECKPOINT")
+            except psycopg.errors.InsufficientPrivilege:  # needs superuser or pg_checkpoint
+                pass
         before = self._sample()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         yield
@@ -124,7 +136,7 @@ def http_ceiling(url: str, log_dir: Path, seconds: float, concurrency: int) -> d
     base = f"http://127.0.0.1:{port}"
     with process([sys.executable, "-m", "tests.benchmarks.bare_api", "--database", url,
                   "--port", str(port)], log_dir / "bare_api.log", f"{base}/json") as app:
-        meter = CpuMeter({"bare app": app})
+        meter = CpuMeter({"bare app": app}, url)
         return {
             "json": load(f"{base}/json", seconds, concurrency, meter=meter),
             "select": load(f"{base}/select/k1", seconds, concurrency, meter=meter),
@@ -145,7 +157,7 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
             service = stack.enter_context(process(
                 [JOURNEYS, "serve", "--database", url, "--port", str(port)],
                 log_dir / "api.log", f"{base}/health"))
-            meter = CpuMeter({"serve": service})
+            meter = CpuMeter({"serve": service}, url)
         else:
             # The production layout of operations.md.
             projections = stack.enter_context(process(
@@ -158,7 +170,7 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
                 [JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / "api.log",
                 f"{base}/health"))
             meter = CpuMeter({"api": service, "projections": projections,
-                              "scheduler": scheduler})
+                              "scheduler": scheduler}, url)
         return {
             "journey_detail": load(f"{base}/journeys/{big_journey}", seconds, concurrency,
                                    meter=meter),
