@@ -254,13 +254,18 @@ class ProjectionRunner:
             self._applied_generation += 1
             self._progress.notify_all()
 
-    def _forget_applied(self, positions: dict[str, int]) -> None:
-        """A position read lower than what this process committed was set back (a rebuild
-        elsewhere): what it knew no longer holds."""
+    def _read_applied(self, positions: dict[str, int]) -> None:
+        """Take positions read from the tracking table as what is applied: higher ones
+        (another runner's batches) answer waits too; a lower one was set back (a rebuild
+        elsewhere), and what this process knew of it no longer holds."""
         with self._progress:
+            raised = False
             for name, position in positions.items():
-                if self._applied.get(name, 0) > position:
-                    self._applied[name] = position
+                raised = raised or position > self._applied.get(name, 0)
+                self._applied[name] = position
+            if raised:
+                self._applied_generation += 1
+                self._progress.notify_all()
 
     # Processing --------------------------------------------------------------
 
@@ -274,7 +279,7 @@ class ProjectionRunner:
         PostgreSQL, one writer on SQLite), so no lower id can appear behind the head."""
         groups: dict[int, list[Projection]] = defaultdict(list)
         positions = self.positions()
-        self._forget_applied(positions)
+        self._read_applied(positions)
         for name, position in positions.items():
             groups[position].append(self.projections[name])
         head = self.head()
@@ -444,7 +449,7 @@ class ProjectionRunner:
                 cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?", (name,))
             if self.database.dialect == "postgres":  # the watches forget what they knew
                 cursor.execute("SELECT pg_notify(?, ?)", (PROJECTED_CHANNEL, RESET))
-        self._forget_applied(dict.fromkeys(names, 0))
+        self._read_applied(dict.fromkeys(names, 0))
 
     def create_indexes(self, names: Sequence[str]) -> None:
         """Make the named read models' secondary indexes, if they are missing."""
