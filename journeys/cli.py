@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from tqdm import tqdm
 
 from journeys.clock import system_clock
-from journeys.settings import SettingsError, batch_size, database_url
+from journeys.settings import SettingsError, batch_size, database_url, tune_collector
 from journeys.wiring import System, build_system, runner_into, sqlite_path
 from projections.runner import ProjectionRunner
 
@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"journeys: {error}", file=sys.stderr)
         return 2
+    tune_collector()
     runner = system.runner
 
     def projections_loop(stop: threading.Event) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from domain.enrolling import IncomingEvent
+from journeys.settings import tune_collector
 from journeys.wiring import System, build_system
 from scheduler.channels import LogChannel
 
@@ -85,6 +86,7 @@ def main() -> None:
     now = {"t": T0}
     system = build_system(args.database, clock=lambda: now["t"], channel=LogChannel(),
                           batch_size=args.batch_size)
+    tune_collector()  # as in every `journeys` process: this one stands for `journeys tick`
     jid = six_step_journey(system, args.tenant)
     head_before = system.runner.head()
     engine_cpu = cpu_seconds(resource.RUSAGE_SELF)
