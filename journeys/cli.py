@@ -235,6 +235,7 @@ def _catch_up_only(url: str, names: list[str], into: str | None = None) -> int:
     """In a worker process of `rebuild --workers`: replay the log into these projections,
     in the database itself or (SQLite) into the database file `into`."""
     system = build_system(url, create_tables=False)  # made by the parent, indexes after
+    tune_collector()  # a spawned worker does not pass through `main`
     try:
         runner = runner_into(system, names, into) if into else system.runner.only(names)
         with runner.replaying():

@@ -9,7 +9,6 @@ SQLite has no subscription; see docs/decisions/0003-projection-runner.md.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -33,9 +32,6 @@ TRACKING_DDL = (
 # A replay's batches: on SQLite (one writer) fewer, larger transactions are faster; on
 # PostgreSQL, with two workers, larger batches measured slower (decisions/0018).
 REPLAY_BATCH = {"sqlite": 5000, "postgres": 1000}
-# Collect the youngest generation every 50,000 allocations instead of 700: a replay
-# allocates millions of short-lived dicts, and each collection walks them.
-REPLAY_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position: int) -> bool:
@@ -392,16 +388,14 @@ class ProjectionRunner:
 
     @contextmanager
     def replaying(self) -> Iterator[None]:
-        """The settings of a replay from the start of the log (`decisions/0018`): batches of
-        `REPLAY_BATCH` on SQLite, and the cyclic garbage collector run less often."""
-        batch_size, thresholds = self.batch_size, gc.get_threshold()
+        """The batches of a replay from the start of the log (`decisions/0018`): at least
+        `REPLAY_BATCH` on SQLite."""
+        batch_size = self.batch_size
         self.batch_size = max(batch_size, REPLAY_BATCH[self.database.dialect])
-        gc.set_threshold(*REPLAY_GC_THRESHOLDS)
         try:
             yield
         finally:
             self.batch_size = batch_size
-            gc.set_threshold(*thresholds)
 
     def adopt(self, path: str, names: Sequence[str]) -> bool:
         """SQLite: copy the named read models and their tracking, made by another runner in
