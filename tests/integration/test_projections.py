@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,17 @@ def test_a_rebuild_recreates_tables_from_their_current_definition(
     assert len(services.database.query("SELECT * FROM journeys")) == 2
 
 
+@pytest.fixture
+def writer(services: Services, clock: Clock, database_url: str) -> Iterator[Services]:
+    """PostgreSQL: a second process's services on the same database (SQLite has no NOTIFY;
+    its waits poll, and these tests are skipped)."""
+    if services.database.dialect != "postgres":
+        pytest.skip("SQLite has no NOTIFY; its waits poll")
+    other = build_system(database_url, clock=clock).services
+    yield other
+    other.app.close()
+
+
 def _listening_watch(services: Services) -> Any:
     watch = services.runner._watch
     assert watch is not None
@@ -189,27 +201,21 @@ def _listening_watch(services: Services) -> Any:
 
 
 def test_a_wait_is_woken_by_another_process_committing_a_batch(
-    services: Services, clock: Clock, database_url: str
+    services: Services, clock: Clock, writer: Services
 ) -> None:
     """PostgreSQL: the waiter learns of the other runner's batch by NOTIFY, not by polling."""
-    if services.database.dialect != "postgres":
-        pytest.skip("SQLite has no NOTIFY; its waits poll")
-    writer = build_system(database_url, clock=clock).services
-    try:
-        watch = _listening_watch(services)
-        write_history(writer, clock, journeys=1)
-        generation = watch.generation
-        result: list[bool] = []
-        waiter = threading.Thread(
-            target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
-        waiter.start()
-        writer.runner.catch_up()
-        waiter.join(timeout=10)
+    watch = _listening_watch(services)
+    write_history(writer, clock, journeys=1)
+    generation = watch.generation
+    result: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
+    waiter.start()
+    writer.runner.catch_up()
+    waiter.join(timeout=10)
 
-        assert result == [True]
-        assert watch.generation > generation, "the commit was announced to the waiter"
-    finally:
-        writer.app.close()
+    assert result == [True]
+    assert watch.generation > generation, "the commit was announced to the waiter"
 
 
 def test_stale_planner_statistics_are_brought_up_to_date(
@@ -266,77 +272,65 @@ def test_a_read_keeps_the_connections_prepared_statements(services: Services) ->
 
 
 def test_a_wait_is_answered_by_the_batch_announcement_without_reading_positions(
-    services: Services, clock: Clock, database_url: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, clock: Clock, writer: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: each batch announces its position, so a waiting command reads the
     tracking table once, not once per batch."""
-    if services.database.dialect != "postgres":
-        pytest.skip("SQLite has no NOTIFY; its waits poll")
-    writer = build_system(database_url, clock=clock).services
-    try:
-        _listening_watch(services)
-        write_history(writer, clock, journeys=1)
-        reads = []
-        first_read = threading.Event()
-        positions = services.runner.positions
+    _listening_watch(services)
+    write_history(writer, clock, journeys=1)
+    reads = []
+    first_read = threading.Event()
+    positions = services.runner.positions
 
-        def counted() -> dict[str, int]:
-            reads.append(1)
-            found = positions()
-            first_read.set()
-            return found
+    def counted() -> dict[str, int]:
+        reads.append(1)
+        found = positions()
+        first_read.set()
+        return found
 
-        monkeypatch.setattr(services.runner, "positions", counted)
-        result: list[bool] = []
-        waiter = threading.Thread(
-            target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
-        waiter.start()
-        assert first_read.wait(5)
-        writer.runner.catch_up()
-        waiter.join(timeout=10)
+    monkeypatch.setattr(services.runner, "positions", counted)
+    result: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: result.append(services.runner.wait_for(writer.runner.head(), 10)))
+    waiter.start()
+    assert first_read.wait(5)
+    writer.runner.catch_up()
+    waiter.join(timeout=10)
 
-        assert result == [True]
-        assert len(reads) == 1, "the announcement answered the wait"
-    finally:
-        writer.app.close()
+    assert result == [True]
+    assert len(reads) == 1, "the announcement answered the wait"
 
 
 def test_a_wait_reads_no_positions_once_every_projection_was_announced(
-    services: Services, clock: Clock, database_url: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, clock: Clock, writer: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: having heard of every projection, a wait starts without a read; what is
     still to be applied is announced."""
-    if services.database.dialect != "postgres":
-        pytest.skip("SQLite has no NOTIFY; its waits poll")
-    writer = build_system(database_url, clock=clock).services
-    try:
-        watch = _listening_watch(services)
-        write_history(writer, clock, journeys=1)
-        writer.runner.catch_up()  # one batch of every projection, announced
-        assert services.runner.wait_for(writer.runner.head(), 10)
-        assert watch.knows(services.runner.projections)
-        reads: list[float] = []
-        positions = services.runner.positions
+    watch = _listening_watch(services)
+    write_history(writer, clock, journeys=1)
+    writer.runner.catch_up()  # one batch of every projection, announced
+    assert services.runner.wait_for(writer.runner.head(), 10)
+    assert watch.knows(services.runner.projections)
+    reads: list[float] = []
+    positions = services.runner.positions
 
-        def counted() -> dict[str, int]:
-            reads.append(time.monotonic())
-            return positions()
+    def counted() -> dict[str, int]:
+        reads.append(time.monotonic())
+        return positions()
 
-        monkeypatch.setattr(services.runner, "positions", counted)
-        write_history(writer, clock, journeys=1)
-        head = writer.runner.head()
-        result: list[bool] = []
-        started = time.monotonic()
-        waiter = threading.Thread(target=lambda: result.append(services.runner.wait_for(head, 10)))
-        waiter.start()
-        writer.runner.catch_up()
-        waiter.join(timeout=10)
+    monkeypatch.setattr(services.runner, "positions", counted)
+    write_history(writer, clock, journeys=1)
+    head = writer.runner.head()
+    result: list[bool] = []
+    started = time.monotonic()
+    waiter = threading.Thread(target=lambda: result.append(services.runner.wait_for(head, 10)))
+    waiter.start()
+    writer.runner.catch_up()
+    waiter.join(timeout=10)
 
-        assert result == [True]
-        # (a read 50 ms on is the fallback when nothing was announced; a slow machine may)
-        assert [t for t in reads if t - started < 0.04] == [], "no read to start the wait"
-    finally:
-        writer.app.close()
+    assert result == [True]
+    # (a read 50 ms on is the fallback when nothing was announced; a slow machine may)
+    assert [t for t in reads if t - started < 0.04] == [], "no read to start the wait"
 
 
 def test_a_rebuild_makes_the_waits_forget_the_announced_positions(
