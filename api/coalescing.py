@@ -67,7 +67,8 @@ class Coalescer(Generic[Request, Result]):
                          for _ in range(min(self._limit, len(self._waiting)))]
             try:
                 outcomes = self._run_many([call.request for call in group])
-            except Exception as error:  # noqa: BLE001 - raised in every caller of the group
+            except BaseException as error:  # noqa: BLE001 - raised in every caller of the group
+                # (whatever it is: were this thread to end, every later call would wait forever)
                 outcomes = [error] * len(group)
             for call, outcome in zip(group, outcomes, strict=True):
                 if isinstance(outcome, BaseException):

@@ -94,3 +94,22 @@ def test_a_group_is_at_most_the_limit() -> None:
     assert sizes[0] == 1
     assert max(sizes) == 3
     assert sum(sizes) == 8
+
+
+class Halt(BaseException):
+    pass
+
+
+def test_even_an_error_that_is_not_an_exception_leaves_the_thread_serving() -> None:
+    def run_many(requests: Sequence[str]) -> list[str | BaseException]:
+        if requests == ["halt"]:
+            raise Halt
+        return list(requests)
+
+    coalescer: Coalescer[str, str] = Coalescer(run_many, name="test")
+
+    pool = ThreadPoolExecutor(max_workers=2)  # not joined: a call left waiting must not hang
+    with pytest.raises(Halt):
+        pool.submit(coalescer, "halt").result(timeout=5)
+    assert pool.submit(coalescer, "next").result(timeout=5) == "next"
+    pool.shutdown(wait=False)
