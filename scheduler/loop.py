@@ -117,15 +117,20 @@ class Scheduler:
             # not wait for it (tick, with no such thread, catches up inline instead).
             self.runner.nudge()
 
-        while not stop.is_set():
-            try:
-                busy = self.run_once(clock(), totals, project)
-            except Exception:  # a failed round is logged and retried
-                log.exception("scheduler round failed; retrying")
-                busy = False
-                stop.wait(interval)
-            if not busy:
-                stop.wait(self.idle_wait(clock(), interval))
+        try:
+            while not stop.is_set():
+                try:
+                    busy = self.run_once(clock(), totals, project)
+                except Exception:  # a failed round is logged and retried
+                    log.exception("scheduler round failed; retrying")
+                    busy = False
+                    stop.wait(interval)
+                # A projection loop in this process holds its batches during a burst.
+                self.runner.give_way(busy)
+                if not busy:
+                    stop.wait(self.idle_wait(clock(), interval))
+        finally:
+            self.runner.give_way(False)
 
     def idle_wait(self, now: datetime, interval: float) -> float:
         """Seconds an idle loop may sleep: the poll interval, or until the next work falls

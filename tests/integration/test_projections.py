@@ -385,6 +385,75 @@ def test_a_wait_in_a_process_that_follows_the_log_is_answered_by_its_own_commit(
         loop.join(timeout=10)
 
 
+@pytest.fixture
+def following(services: Services) -> Iterator[Any]:
+    """The runner's loop following the log in a thread, as beside `journeys scheduler`."""
+    runner = services.runner
+    stop = threading.Event()
+    loop = threading.Thread(target=runner.run_forever, args=(stop, 0.05), daemon=True)
+    loop.start()
+    assert runner.wait_for(runner.head(), timeout=10)  # running and caught up
+    yield runner
+    runner.give_way(False)
+    stop.set()
+    runner.nudge()
+    loop.join(timeout=10)
+
+
+def caught_up_within(runner: Any, head: int, seconds: float) -> bool:
+    """Whether the positions reach `head` within `seconds`, read without waiting (a
+    consistency wait would release a held loop)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if min(runner.positions().values()) >= head:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_the_loop_holds_its_batches_while_the_scheduler_of_its_process_is_in_a_burst(
+    services: Services, clock: Clock, following: Any
+) -> None:
+    runner = following
+    runner.burst_hold = 60.0
+    runner.give_way(True)
+    write_history(services, clock, journeys=1)
+    head = runner.head()
+    runner.nudge()
+
+    assert not caught_up_within(runner, head, 0.5), "held while the burst lasts"
+
+    runner.give_way(False)
+    assert caught_up_within(runner, head, 10), "applied when the burst ends"
+
+
+def test_a_consistency_wait_is_not_held_by_a_burst(
+    services: Services, clock: Clock, following: Any
+) -> None:
+    runner = following
+    runner.burst_hold = 60.0
+    runner.give_way(True)
+    write_history(services, clock, journeys=1)
+    head = runner.head()
+    started = time.monotonic()
+
+    assert runner.wait_for(head, timeout=10)
+    assert time.monotonic() - started < 5, "the waiting command let the loop go on"
+
+
+def test_a_burst_holds_the_loop_for_burst_hold_seconds_at_most(
+    services: Services, clock: Clock, following: Any
+) -> None:
+    runner = following
+    runner.burst_hold = 0.3
+    runner.give_way(True)  # and the burst never ends
+    write_history(services, clock, journeys=1)
+    head = runner.head()
+    runner.nudge()
+
+    assert caught_up_within(runner, head, 10)
+
+
 def test_a_reset_makes_this_process_forget_what_its_loop_applied(
     services: Services, clock: Clock
 ) -> None:
