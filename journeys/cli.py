@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
+    # Each connection says which command it serves, in pg_stat_activity (libpq reads it).
+    os.environ.setdefault("PGAPPNAME", " ".join(
+        ["journeys", args.command, *([args.action] if args.command == "projections" else [])]))
     try:
         system = build_system(database_url(args.database),
                               batch_size=getattr(args, "batch_size", None))

@@ -144,6 +144,11 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 rows.append((f"{name}: CPU ms per request (total)",
                              ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if v >= 0.005)
                              + f" ({sum(cpu.values()):.2f})", "", ""))
+            by_client = stats.get("postgres_cpu_ms_by_client")
+            if by_client:
+                rows.append((f"{name}: PostgreSQL CPU ms per request, by client",
+                             ", ".join(f"{k} {v:.2f}" for k, v in sorted(by_client.items())
+                                       if v >= 0.005), "", ""))
         big, small = a["enrollments_page_big"]["p99_ms"], a["enrollments_page_small"]["p99_ms"]
         rows.append(("enrollments page p99 big/1k", "", f"{ratio(big, small):.2f}", "<= 1.5"))
     for t in results.get("timers", []):

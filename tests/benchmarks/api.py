@@ -89,14 +89,32 @@ class CpuMeter:
         per_request["load client"] = ((done.ru_utime + done.ru_stime) -
                                       (children.ru_utime + children.ru_stime)) / requests * 1000
         stats["cpu_ms_per_request"] = per_request  # type: ignore[assignment]
+        if self.url.startswith("postgres"):
+            by_client: dict[str, float] = {}
+            clients = _backend_clients(self.url)
+            for pid, cpu in after["postgres"].items():
+                client = clients.get(pid, "server (background, ended backends)")
+                spent = (cpu - before["postgres"].get(pid, 0.0)) / requests * 1000
+                by_client[client] = by_client.get(client, 0.0) + spent
+            stats["postgres_cpu_ms_by_client"] = by_client  # type: ignore[assignment]
+
+
+def _backend_clients(url: str) -> dict[int, str]:
+    """Which process each PostgreSQL backend serves: `journeys` names its connections
+    after its command (PGAPPNAME, `journeys/cli.py`), the bare app "bare app"."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid, application_name FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchall()
+    return {pid: name or "unnamed client" for pid, name in rows}
 
 
 @contextmanager
 def process(command: list[str], log: Path, health: str | None = None,
-            ) -> Iterator[subprocess.Popen[bytes]]:
+            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("w") as out:
         popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         try:
             if health:
                 deadline = time.monotonic() + 60
@@ -135,7 +153,8 @@ def http_ceiling(url: str, log_dir: Path, seconds: float, concurrency: int) -> d
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with process([sys.executable, "-m", "tests.benchmarks.bare_api", "--database", url,
-                  "--port", str(port)], log_dir / "bare_api.log", f"{base}/json") as app:
+                  "--port", str(port)], log_dir / "bare_api.log", f"{base}/json",
+                 env={"PGAPPNAME": "bare app"}) as app:
         meter = CpuMeter({"bare app": app}, url)
         return {
             "json": load(f"{base}/json", seconds, concurrency, meter=meter),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.conftest import reset_postgres
@@ -110,6 +111,10 @@ def test_api_and_projection_runner_as_separate_processes_on_postgres(
                 renamed = http.patch(f"/journeys/{jid}", json={"name": f"renamed {n}"})
                 assert renamed.status_code == 200
                 assert http.get(f"/journeys/{jid}").json()["name"] == f"renamed {n}"
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            names = {name for (name,) in connection.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()")}
+        assert {"journeys api", "journeys projections run"} <= names, "each names its connections"
     finally:
         assert api.stop() == 0, api.log()
         assert runner.stop() == 0, runner.log()
