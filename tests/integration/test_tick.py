@@ -4,7 +4,9 @@ rounds, yet finishes every piece of work due at the instant, and only once."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,63 @@ def test_released_claims_skip_a_row_another_transaction_is_rewriting(
     else:
         release_claims(database, claimed)
         assert still_claimed() == set()
+
+
+def test_a_claim_locks_its_rows_once_when_statistics_think_due_work_is_empty(
+    system: System, clock: Clock, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statistics taken when due_work had pages but no live rows (every enrollment done)
+    say it is empty however much it grows until the next ANALYZE. The claim's locking
+    SELECT must still run once: written as `IN (subquery)`, PostgreSQL re-ran it for
+    every row of the table (2,000 rows: 2 s instead of 2 ms, and quadratic)."""
+    if system.services.database.dialect != "postgres":
+        pytest.skip("PostgreSQL's planner; SQLite claims under its single writer")
+    import psycopg
+
+    from projections.database import Cursor
+    from projections.due_work import claim_due
+
+    clock.now = T0
+    jid = _journey(system, 0)
+    system.runner.catch_up()
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        def add(first: int, count: int) -> None:
+            connection.cursor().executemany(
+                "INSERT INTO due_work (enrollment_id, journey_id, due_at, kind) "
+                "VALUES (%s, %s, '2025-12-14T09:00:00.000Z', 'wait')",
+                [(f"e{n}", jid) for n in range(first, first + count)])
+        add(100_000, 1000)
+        connection.execute("DELETE FROM due_work")
+        connection.execute("ANALYZE due_work")
+        connection.execute("ANALYZE journeys")
+        add(0, 2000)
+
+    claims: list[tuple[str, tuple[object, ...]]] = []
+    execute = Cursor.execute
+
+    def recording(self: Cursor, statement: str, params: Sequence[object] = ()) -> Cursor:
+        if "claimed_until = ?" in statement and "SKIP LOCKED" in statement:
+            claims.append((self._sql(statement), tuple(params)))
+        return execute(self, statement, params)
+
+    monkeypatch.setattr(Cursor, "execute", recording)
+    due = T0 + timedelta(hours=1)
+    claimed = claim_due(system.services.database, due, due + timedelta(seconds=30), due, 200)
+    assert len(claimed) == 200
+    assert len(claims) == 2  # the archived journeys' work, then the due work
+
+    with psycopg.connect(database_url) as connection:
+        connection.execute("UPDATE due_work SET claimed_until = NULL")
+        for statement, params in claims:
+            plan = connection.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
+                                      params).fetchone()[0][0]["Plan"]  # type: ignore[index]
+            locks = [node["Actual Loops"] for node in _nodes(plan)
+                     if node["Node Type"] == "LockRows"]
+            assert locks and max(locks) == 1, (statement, locks)
+        connection.rollback()
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
