@@ -478,18 +478,18 @@ class ProjectionRunner:
         """Ask a running loop to poll now rather than at its next interval."""
         self._wake.set()
 
-    def give_way(self, busy: bool) -> None:
-        """The scheduler of this process says whether its rounds keep finding work.
+    def give_way(self, backlog: bool) -> None:
+        """The scheduler of this process says whether its rounds take whole batches.
 
-        While they do, this process's loop (`run_forever`) holds its batches, for at most
-        `burst_hold` seconds from the burst's start, or until a consistency wait of this
-        process waits for it: the scheduler and the loop share one interpreter lock, so a
-        burst of due timers fires about a third faster alone, and the loop then applies
-        what it fired in fewer, larger batches (decisions/0021)."""
+        While they do (a backlog), this process's loop (`run_forever`) holds its batches,
+        for at most `burst_hold` seconds from the burst's start, or until a consistency
+        wait of this process waits for it: the scheduler and the loop share one
+        interpreter lock, so a burst of due timers fires faster alone, and the loop then
+        applies what it fired in fewer, larger batches (decisions/0021)."""
         with self._progress:
-            if busy and self._burst_since is None:
+            if backlog and self._burst_since is None:
                 self._burst_since = time.monotonic()
-            elif not busy and self._burst_since is not None:
+            elif not backlog and self._burst_since is not None:
                 self._burst_since = None
                 self._progress.notify_all()
 

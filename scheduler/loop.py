@@ -54,6 +54,8 @@ class Scheduler:
         self.batch_size = batch_size
         self.lease = lease
         self.lease_clock = lease_clock
+        # Whether the last round took a whole batch of triggers or of due work: a backlog.
+        self.last_round_full = False
 
     def run_once(self, now: datetime, totals: Totals, project: Callable[[], object]) -> bool:
         """One round: match triggers, bring read models up, run a batch of due work.
@@ -76,6 +78,8 @@ class Scheduler:
             if unchanged:
                 # Work that was not due after all (a stale row): give the claims back.
                 release_claims(self.database, unchanged)
+        self.last_round_full = (matched >= self.matcher.batch_size
+                                or len(claimed) >= self.batch_size)
         return bool(matched or changed)
 
     def tick(self, now: datetime, *, external_projections: bool = False,
@@ -125,8 +129,9 @@ class Scheduler:
                     log.exception("scheduler round failed; retrying")
                     busy = False
                     stop.wait(interval)
-                # A projection loop in this process holds its batches during a burst.
-                self.runner.give_way(busy)
+                backlog = busy and self.last_round_full
+                # A projection loop in this process holds its batches through a backlog.
+                self.runner.give_way(backlog)
                 if not busy:
                     stop.wait(self.idle_wait(clock(), interval))
         finally:

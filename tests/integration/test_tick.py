@@ -189,3 +189,35 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield plan
     for child in plan.get("Plans", []):
         yield from _nodes(child)
+
+
+def test_the_live_loop_holds_projections_only_through_whole_batches(
+    system: System, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run_forever` tells its process's projection loop to give way while its rounds take
+    whole batches (a backlog, such as timers falling due together); a round that takes
+    less is a trickle, which the projections keep up with as it comes."""
+    clock.now = T0
+    jid = _journey(system, 5)
+    system.scheduler.tick(T0)  # every customer enrolled, sent to, and waiting an hour
+    scheduler = system.scheduler
+    scheduler.batch_size = scheduler.matcher.batch_size = 2
+    calls: list[bool] = []
+    stop = threading.Event()
+
+    def give_way(backlog: bool) -> None:
+        calls.append(backlog)
+        if len(calls) == 4:
+            stop.set()
+
+    monkeypatch.setattr(system.runner, "give_way", give_way)
+    loop = threading.Thread(target=scheduler.run_forever,
+                            args=(stop, lambda: T0 + timedelta(hours=2), 0.01))
+    loop.start()
+    loop.join(timeout=30)
+
+    assert not loop.is_alive()
+    assert calls[:4] == [True, True, False, False]  # 2 waits, 2, the last 1, none left
+    assert calls[-1] is False, "the hold is lifted when the loop stops"
+    system.runner.catch_up()
+    assert _counters(system, jid)["total_completed"] == 5  # type: ignore[index]
