@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
+
+from eventsourcing.persistence import OperationalError
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 
 from api.context import Services
 from domain.application import Clock, JourneysApplication
@@ -27,6 +38,7 @@ from projections.runner import ProjectionRunner
 from scheduler.channels import LogChannel, WebhookChannel
 from scheduler.loop import Scheduler
 
+log = logging.getLogger("journeys")
 
 def projections() -> list[Projection]:
     """Every read model, in the order they are created and rebuilt."""
@@ -69,6 +81,24 @@ class System:
         return self.services.runner
 
 
+def _create_schema(app: JourneysApplication, database: Database,
+                   runner: ProjectionRunner) -> None:
+    """The event store's and the read models' tables, made idempotently at start-up, one
+    process at a time. Processes started together can still collide beside another's
+    batch: on SQLite the DDL's transaction, begun as a reader, is refused the write lock
+    at once ("database is locked") when another process has committed since; on
+    PostgreSQL it can deadlock with a batch. Either is retried, with backoff, for up to a
+    minute (also while the database is starting) before the command gives up."""
+    for attempt in Retrying(retry=retry_if_exception_type(OperationalError),
+                            stop=stop_after_delay(60),
+                            wait=wait_exponential(multiplier=0.05, max=2) + wait_random(0, 0.05),
+                            before_sleep=before_sleep_log(log, logging.WARNING),
+                            reraise=True):
+        with attempt, database.schema_lock():
+            app.recorder.create_table()  # type: ignore[attr-defined]
+            runner.create_tables()
+
+
 def build_system(
     database_url: str,
     clock: Clock = system_clock,
@@ -92,9 +122,7 @@ def build_system(
     database = Database(datastore, cast(Dialect, store.dialect))
     runner = ProjectionRunner(app, database, projections())
     if create_tables:
-        with database.schema_lock():
-            app.recorder.create_table()  # type: ignore[attr-defined]
-            runner.create_tables()
+        _create_schema(app, database, runner)
     app.read_side = ReadModels(database, runner)
     app.loader = AggregateLoader(app, database)
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))

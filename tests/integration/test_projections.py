@@ -525,3 +525,50 @@ def test_read_models_made_in_another_sqlite_file_are_adopted_unless_replayed_her
 
     assert not runner.adopt(str(tmp_path / "made.db"), names)
     assert dump(system.services.database) == replayed == before, "nothing copied twice"
+
+
+def test_start_up_ddl_refused_by_a_busy_database_is_retried(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process starting beside another's batch can be refused its DDL (SQLite: "database
+    is locked" at once, when its reading transaction cannot become the writer; PostgreSQL:
+    a deadlock). It tries again instead of exiting."""
+    from eventsourcing.persistence import OperationalError
+
+    from projections.runner import ProjectionRunner
+
+    create_tables = ProjectionRunner.create_tables
+    refusals: list[str] = []
+
+    def refused_twice(self: ProjectionRunner) -> None:
+        if len(refusals) < 2:
+            refusals.append("database is locked")
+            raise OperationalError("database is locked")
+        create_tables(self)
+
+    monkeypatch.setattr(ProjectionRunner, "create_tables", refused_twice)
+    system = build_system(database_url)
+    try:
+        assert len(refusals) == 2
+        assert set(system.runner.positions()) == set(system.runner.projections)
+    finally:
+        system.services.app.close()
+
+
+def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventsourcing.persistence import ProgrammingError
+
+    from projections.runner import ProjectionRunner
+
+    calls: list[int] = []
+
+    def broken(self: ProjectionRunner) -> None:
+        calls.append(1)
+        raise ProgrammingError("syntax error")
+
+    monkeypatch.setattr(ProjectionRunner, "create_tables", broken)
+    with pytest.raises(ProgrammingError):
+        build_system(database_url)
+    assert calls == [1]
