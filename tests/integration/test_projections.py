@@ -411,15 +411,21 @@ def caught_up_within(runner: Any, head: int, seconds: float) -> bool:
     return False
 
 
+def written_in_a_burst(runner: Any, services: Services, clock: Clock, hold: float) -> int:
+    """Start a burst that holds `runner`'s loop for `hold` seconds, write some history
+    meanwhile and nudge the loop; the log's head after it."""
+    runner.burst_hold = hold
+    runner.give_way(True)
+    write_history(services, clock, journeys=1)
+    runner.nudge()
+    return int(runner.head())
+
+
 def test_the_loop_holds_its_batches_while_the_scheduler_of_its_process_is_in_a_burst(
     services: Services, clock: Clock, following: Any
 ) -> None:
     runner = following
-    runner.burst_hold = 60.0
-    runner.give_way(True)
-    write_history(services, clock, journeys=1)
-    head = runner.head()
-    runner.nudge()
+    head = written_in_a_burst(runner, services, clock, hold=60.0)
 
     assert not caught_up_within(runner, head, 0.5), "held while the burst lasts"
 
@@ -431,10 +437,7 @@ def test_a_consistency_wait_is_not_held_by_a_burst(
     services: Services, clock: Clock, following: Any
 ) -> None:
     runner = following
-    runner.burst_hold = 60.0
-    runner.give_way(True)
-    write_history(services, clock, journeys=1)
-    head = runner.head()
+    head = written_in_a_burst(runner, services, clock, hold=60.0)
     started = time.monotonic()
 
     assert runner.wait_for(head, timeout=10)
@@ -445,11 +448,7 @@ def test_a_burst_holds_the_loop_for_burst_hold_seconds_at_most(
     services: Services, clock: Clock, following: Any
 ) -> None:
     runner = following
-    runner.burst_hold = 0.3
-    runner.give_way(True)  # and the burst never ends
-    write_history(services, clock, journeys=1)
-    head = runner.head()
-    runner.nudge()
+    head = written_in_a_burst(runner, services, clock, hold=0.3)  # and it never ends
 
     assert caught_up_within(runner, head, 10)
 
