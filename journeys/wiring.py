@@ -13,7 +13,7 @@ from eventsourcing.persistence import OperationalError
 from tenacity import (
     Retrying,
     before_sleep_log,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_exponential,
     wait_random,
@@ -39,6 +39,9 @@ from scheduler.channels import LogChannel, WebhookChannel
 from scheduler.loop import Scheduler
 
 log = logging.getLogger("journeys")
+# What a start-up's DDL may meet beside another process's batch, and outwait.
+BUSY = ("database is locked", "deadlock detected")
+
 
 def projections() -> list[Projection]:
     """Every read model, in the order they are created and rebuilt."""
@@ -88,8 +91,9 @@ def _create_schema(app: JourneysApplication, database: Database,
     batch: on SQLite the DDL's transaction, begun as a reader, is refused the write lock
     at once ("database is locked") when another process has committed since; on
     PostgreSQL it can deadlock with a batch. Either is retried, with backoff, for up to a
-    minute (also while the database is starting) before the command gives up."""
-    for attempt in Retrying(retry=retry_if_exception_type(OperationalError),
+    minute before the command gives up; any other error (a file that cannot be opened, a
+    server that refuses) ends it at once."""
+    for attempt in Retrying(retry=retry_if_exception(_busy),
                             stop=stop_after_delay(60),
                             wait=wait_exponential(multiplier=0.05, max=2) + wait_random(0, 0.05),
                             before_sleep=before_sleep_log(log, logging.WARNING),
@@ -97,6 +101,10 @@ def _create_schema(app: JourneysApplication, database: Database,
         with attempt, database.schema_lock():
             app.recorder.create_table()  # type: ignore[attr-defined]
             runner.create_tables()
+
+
+def _busy(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) and any(b in str(error) for b in BUSY)
 
 
 def build_system(

@@ -554,20 +554,23 @@ def test_start_up_ddl_refused_by_a_busy_database_is_retried(
         system.services.app.close()
 
 
+@pytest.mark.parametrize("error", ["ProgrammingError", "OperationalError"])
 def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch, error: str
 ) -> None:
-    from eventsourcing.persistence import ProgrammingError
+    """A syntax error, or a database file that cannot be opened, ends the command at once."""
+    from eventsourcing import persistence
 
     from projections.runner import ProjectionRunner
 
+    failure = getattr(persistence, error)
     calls: list[int] = []
 
     def broken(self: ProjectionRunner) -> None:
         calls.append(1)
-        raise ProgrammingError("syntax error")
+        raise failure("unable to open database file")
 
     monkeypatch.setattr(ProjectionRunner, "create_tables", broken)
-    with pytest.raises(ProgrammingError):
+    with pytest.raises(failure):
         build_system(database_url)
     assert calls == [1]
