@@ -152,7 +152,6 @@ class ProjectionRunner:
         database: Database,
         projections: Sequence[Projection],
         batch_size: int = 1000,
-        burst_hold: float = BURST_HOLD,
     ) -> None:
         self.app = app
         self.database = database
@@ -169,7 +168,7 @@ class ProjectionRunner:
         self._applied_generation = 0
         # The scheduler sharing this process is in a burst since then (`give_way`), and
         # how many consistency waits of this process are waiting meanwhile.
-        self.burst_hold = burst_hold
+        self.burst_hold = BURST_HOLD
         self._burst_since: float | None = None
         self._waiting = 0
         recorder = app.recorder
