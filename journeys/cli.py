@@ -201,16 +201,23 @@ def _replay_in_workers(runner: ProjectionRunner, names: list[str], groups: list[
                        url: str) -> int:
     """Reset the read models, replay the log into them in a worker process per group, then
     make their secondary indexes. The workers run no DDL here (their DDL beside another's
-    batch could deadlock). On SQLite, one writer, every worker but the first writes into a
-    database file of its own, which is copied in afterwards (`decisions/0019`)."""
-    runner.reset(names, indexes=False)
+    batch could deadlock). On SQLite, one writer, every worker writes into a database file
+    of its own, copied in afterwards, and the database itself is only read meanwhile
+    (`decisions/0019`): its reset runs beside the replay."""
     path = sqlite_path(url)
-    into = [None] + [f"{path}.rebuild-{n}" for n in range(1, len(groups))] if path \
+    into: list[str | None] = [f"{path}.rebuild-{n}" for n in range(len(groups))] if path \
         else [None] * len(groups)
+    if not path:
+        runner.reset(names, indexes=False)
     spawn = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
-            applied = max(pool.map(_catch_up_only, [url] * len(groups), groups, into))
+            replays = [pool.submit(_catch_up_only, url, group, scratch)
+                       for group, scratch in zip(groups, into, strict=True)]
+            if path:
+                runner.reset(names, indexes=False)
+                runner.database.checkpoint()
+            applied = max(replay.result() for replay in replays)
         for scratch, group in zip(into, groups, strict=True):
             if scratch and not runner.adopt(scratch, group):
                 # A runner of another process has been replaying these meanwhile: it

@@ -155,13 +155,32 @@ def sqlite_path(database_url: str) -> str | None:
     return store.env["SQLITE_DBNAME"] if store.dialect == "sqlite" else None
 
 
+def scratch_database(path: str) -> Database:
+    """A SQLite rebuild worker's own file (`decisions/0019`), written without a rollback
+    journal and without flushes (`journal_mode` and `synchronous` OFF on every connection):
+    it is copied into the database only when its worker has finished, and thrown away
+    otherwise, so nothing in it has to survive a crash or a failed batch."""
+    from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
+
+    class ScratchPool(SQLiteConnectionPool):
+        def _create_connection(self) -> SQLiteConnection:
+            connection = super()._create_connection()  # WAL on the first: undone here
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode = OFF")
+            cursor.execute("PRAGMA synchronous = OFF")
+            cursor.execute("PRAGMA cache_size = -65536")
+            return connection
+
+    datastore = SQLiteDatastore(path)
+    datastore.pool = ScratchPool(db_name=path)
+    return Database(datastore, "sqlite")
+
+
 def runner_into(system: System, names: Sequence[str], path: str) -> ProjectionRunner:
     """A runner of the named projections that reads `system`'s log and writes their read
     models, from position 0 and without secondary indexes, into the SQLite file `path`: a
     SQLite rebuild worker's own database, adopted afterwards (`ProjectionRunner.adopt`)."""
-    from eventsourcing.sqlite import SQLiteDatastore
-
-    database = Database(SQLiteDatastore(path), "sqlite")
+    database = scratch_database(path)
     runner = ProjectionRunner(system.services.app, database,
                               [system.runner.projections[name] for name in names],
                               system.runner.batch_size)

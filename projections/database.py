@@ -182,9 +182,10 @@ class Database:
                 raise
 
     @contextmanager
-    def _statement(self) -> Iterator[Cursor]:
-        """A cursor for one statement: on PostgreSQL outside any transaction block (the
-        pool's connections are in autocommit), which saves BEGIN and COMMIT round trips."""
+    def reading(self) -> Iterator[Cursor]:
+        """A cursor for reads that need no snapshot in common: on PostgreSQL each statement
+        runs outside any transaction block (the pool's connections are in autocommit), which
+        saves the BEGIN and COMMIT round trips."""
         if self.dialect != "postgres":
             with self.transaction(commit=False) as cursor:
                 yield cursor
@@ -212,6 +213,16 @@ class Database:
                 connection.commit()
             finally:
                 raw.execute("DETACH DATABASE " + alias)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, once the
+        readers have moved past it (waiting for them up to the busy timeout). A log that
+        readers keep from being emptied only grows, and every page read looks it up.
+        PostgreSQL checkpoints by itself."""
+        if self.dialect != "sqlite":
+            return
+        with self._datastore.get_connection(commit=True) as connection:  # type: ignore[attr-defined]
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def schema_lock(self) -> Iterator[None]:
@@ -283,9 +294,9 @@ class Database:
         return analyzed
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._statement() as cursor:
+        with self.reading() as cursor:
             return cursor.execute(statement, params).fetchall()
 
     def query_one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
-        with self._statement() as cursor:
+        with self.reading() as cursor:
             return cursor.execute(statement, params).fetchone()

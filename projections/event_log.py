@@ -23,7 +23,9 @@ class AggregateLoader:
         ids = set(aggregate_ids)
         if not ids:
             return {}
-        with self.database.transaction(commit=False) as cursor:
+        # Each aggregate's events come from one statement (its id is in one chunk); an
+        # aggregate read stale is refused at its save by the version it was read at.
+        with self.database.reading() as cursor:
             rows = select_in(
                 cursor,
                 "SELECT originator_id, originator_version, topic, state FROM "

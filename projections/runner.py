@@ -430,10 +430,17 @@ class ProjectionRunner:
                 return False
             for name in names:
                 for table in self.projections[name].tables:
-                    columns = ", ".join(row["name"] for row in cursor.execute(
-                        f"PRAGMA main.table_info({table})").fetchall())
-                    cursor.execute(f"INSERT INTO main.{table} ({columns}) "
-                                   f"SELECT {columns} FROM made.{table}")
+                    columns = [[row["name"] for row in cursor.execute(
+                        f"PRAGMA {schema}.table_info({table})").fetchall()]
+                        for schema in ("main", "made")]
+                    if columns[0] == columns[1]:
+                        # SQLite copies records whole into an empty table of the same
+                        # definition (its transfer optimisation) only for `SELECT *`.
+                        cursor.execute(f"INSERT INTO main.{table} SELECT * FROM made.{table}")
+                    else:
+                        listed = ", ".join(columns[0])
+                        cursor.execute(f"INSERT INTO main.{table} ({listed}) "
+                                       f"SELECT {listed} FROM made.{table}")
                 cursor.execute(
                     "UPDATE main.projection_tracking SET position = (SELECT position FROM "
                     "made.projection_tracking WHERE name = ?) WHERE name = ?", (name, name))

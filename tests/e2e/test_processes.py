@@ -124,7 +124,7 @@ def test_api_and_projection_runner_as_separate_processes_on_postgres(
 def test_rebuild_with_two_workers_gives_the_same_read_models(
     dialect: str, postgres_url: str, tmp_path: Path
 ) -> None:
-    """On SQLite the second worker writes into a file of its own, copied in afterwards."""
+    """On SQLite each worker writes into a file of its own, copied in afterwards."""
     from datetime import UTC, datetime
 
     from domain.enrolling import IncomingEvent

@@ -526,6 +526,39 @@ def test_read_models_made_in_another_sqlite_file_are_adopted_unless_replayed_her
     assert dump(system.services.database) == replayed == before, "nothing copied twice"
 
 
+def test_a_sqlite_rebuild_workers_own_file_is_written_without_journal_or_flushes(
+    tmp_path: Path
+) -> None:
+    """Thrown away unless its worker finished, it needs neither (`decisions/0019`)."""
+    from journeys.wiring import scratch_database
+
+    database = scratch_database(str(tmp_path / "made.db"))
+    with database.transaction() as cursor:
+        cursor.execute("CREATE TABLE t (n INTEGER)")
+        cursor.execute("INSERT INTO t VALUES (1)")
+
+    assert database.query("PRAGMA journal_mode") == [{"journal_mode": "off"}]
+    assert database.query("PRAGMA synchronous") == [{"synchronous": 0}]
+    assert database.query("SELECT n FROM t") == [{"n": 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["made.db"], "no log beside it"
+
+
+def test_a_checkpoint_empties_sqlite_write_ahead_log(
+    system: System, clock: Clock, database_url: str
+) -> None:
+    from journeys.wiring import sqlite_path
+
+    write_history(system.services, clock, journeys=2)
+    system.runner.catch_up()
+    path = sqlite_path(database_url)
+
+    system.services.database.checkpoint()  # PostgreSQL: nothing to do
+
+    if path:
+        assert Path(path + "-wal").stat().st_size == 0
+    assert system.runner.positions()["journeys"] == system.runner.head()
+
+
 def test_start_up_ddl_refused_by_a_busy_database_is_retried(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
