@@ -43,12 +43,15 @@ class TriggerMatcher:
         recorder = app.recorder
         assert isinstance(recorder, ApplicationRecorder)
         self.recorder = recorder
-        with database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
-                "ON CONFLICT (name) DO NOTHING",
-                (NAME,),
-            )
+        # Written only when missing: a process that runs no DDL (a rebuild worker, started
+        # beside its parent's long reset on SQLite) must not wait for the write lock.
+        if database.query_one("SELECT 1 FROM projection_tracking WHERE name = ?", (NAME,)) is None:
+            with database.transaction() as cursor:
+                cursor.execute(
+                    "INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (NAME,),
+                )
 
     def position(self) -> int:
         row = self.database.query_one(

@@ -526,6 +526,36 @@ def test_read_models_made_in_another_sqlite_file_are_adopted_unless_replayed_her
     assert dump(system.services.database) == replayed == before, "nothing copied twice"
 
 
+def test_a_sqlite_rebuild_worker_replays_while_the_database_is_being_written(
+    system: System, clock: Clock, database_url: str, tmp_path: Path
+) -> None:
+    """Its parent resets the read models beside the replay, a write transaction that
+    lasts half a minute at a million customers: the worker must not need the database's
+    write lock, to start or to replay (it writes only into its own file)."""
+    import sqlite3
+
+    from journeys.cli import _catch_up_only
+    from journeys.wiring import sqlite_path
+
+    path = sqlite_path(database_url)
+    if path is None:
+        pytest.skip("PostgreSQL's rebuild workers write into the database itself")
+    write_history(system.services, clock, journeys=2)
+    writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the parent's reset, holding the write lock
+    try:
+        started = time.monotonic()
+        applied = _catch_up_only(database_url, ["journeys", "customers"],
+                                 str(tmp_path / "made.db"))
+        took = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    assert applied == system.runner.head()
+    assert took < 4, "the worker waited for the write lock (busy timeout: 5 s)"
+
+
 def test_a_sqlite_rebuild_workers_own_file_is_written_without_journal_or_flushes(
     tmp_path: Path
 ) -> None:
