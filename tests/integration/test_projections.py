@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -543,12 +544,15 @@ def test_a_sqlite_rebuild_worker_replays_while_the_database_is_being_written(
     write_history(system.services, clock, journeys=2)
     writer = sqlite3.connect(path, timeout=0, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # the parent's reset, holding the write lock
+    thresholds = gc.get_threshold()  # a worker process tunes its collector
     try:
         started = time.monotonic()
         applied = _catch_up_only(database_url, ["journeys", "customers"],
                                  str(tmp_path / "made.db"))
         took = time.monotonic() - started
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
         writer.execute("ROLLBACK")
         writer.close()
 
