@@ -67,11 +67,16 @@ def _for_postgres(statement: str) -> str:
 
 
 class Cursor:
-    """A cursor taking `?` placeholders on both databases and returning rows as dicts."""
+    """A cursor taking `?` placeholders on both databases and returning rows as dicts.
 
-    def __init__(self, raw: Any, dialect: Dialect) -> None:
+    `pipelined`: PostgreSQL's pipeline mode (`Database.transaction`), in which statements
+    are sent without waiting for their results and COPY is not possible; many rows then go
+    by executemany, which psycopg pipelines too."""
+
+    def __init__(self, raw: Any, dialect: Dialect, *, pipelined: bool = False) -> None:
         self._raw = raw
         self.dialect = dialect
+        self._copies = dialect == "postgres" and not pipelined
 
     def _sql(self, statement: str) -> str:
         return _for_postgres(statement) if self.dialect == "postgres" else statement
@@ -92,7 +97,7 @@ class Cursor:
         if not rows:
             return
         names = ", ".join(columns)
-        if self.dialect == "postgres" and not suffix:
+        if self._copies and not suffix:
             with self._raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -112,7 +117,7 @@ class Cursor:
         On PostgreSQL, from STAGED_UPDATE_MIN rows on, the rows are copied into a staging
         table (`_stage`) and applied by one `UPDATE … FROM`: psycopg's executemany costs
         about 11 µs of client CPU a row, COPY about 2, and the server's side is no slower."""
-        if self.dialect == "postgres" and len(rows) >= STAGED_UPDATE_MIN:
+        if self._copies and len(rows) >= STAGED_UPDATE_MIN:
             stage = self._stage(table, [*columns, *keys], rows)
             self._raw.execute(
                 f"UPDATE {table} AS t SET {', '.join(f'{c} = s.{c}' for c in columns)} "
@@ -166,13 +171,25 @@ class Database:
         self.dialect = dialect
 
     @contextmanager
-    def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+    def transaction(self, *, commit: bool = True, pipeline: bool = False) -> Iterator[Cursor]:
         """A transaction; `commit=False` for reads. On PostgreSQL a read ends with COMMIT
         as well: psycopg forgets every prepared statement of the connection on ROLLBACK
         (and sends DEALLOCATE ALL), so the next statements would be parsed and planned
-        again. A read-only transaction commits without writing anything."""
+        again. A read-only transaction commits without writing anything.
+
+        `pipeline` (PostgreSQL; ignored on SQLite): the transaction runs in pipeline mode,
+        BEGIN and COMMIT included: a statement whose result is not read costs no round
+        trip of its own, so a transaction of a few reads and many writes waits about once
+        per read instead of once per statement (`decisions/0023`). Without COPY, it suits
+        transactions of few rows."""
         if self.dialect == "postgres":
             commit = True
+            if pipeline:
+                with self._datastore.get_connection() as connection:  # type: ignore[attr-defined]
+                    with connection.pipeline(), connection.transaction(), \
+                            connection.cursor() as raw:
+                        yield Cursor(raw, self.dialect, pipelined=True)
+                return
         with self._datastore.transaction(commit=commit) as raw:
             try:
                 yield Cursor(raw, self.dialect)

@@ -35,6 +35,9 @@ REPLAY_BATCH = {"sqlite": 5000, "postgres": 1000}
 # How long a loop following the log holds its batches while the scheduler of its process
 # is in a burst (`give_way`); after that they share the process again (decisions/0021).
 BURST_HOLD = 5.0
+# A batch of at most this many notifications is applied in PostgreSQL's pipeline mode: it is
+# waited on once per read instead of once per statement, but without COPY (decisions/0023).
+PIPELINE_MAX = 50
 
 
 def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position: int) -> bool:
@@ -199,6 +202,19 @@ class ProjectionRunner:
     def head(self) -> int:
         return self._recorder.max_notification_id() or 0
 
+    def positions_and_head(self) -> tuple[dict[str, int], int]:
+        """`positions()` and `head()`; on PostgreSQL in one statement (one round trip, one
+        snapshot: the head is at least every position it shows)."""
+        if self.database.dialect != "postgres":
+            return self.positions(), self.head()
+        table = self._recorder.events_table_name  # type: ignore[attr-defined]
+        rows = self.database.query(
+            "SELECT name, position, (SELECT max(notification_id) FROM " + table + ") AS head "
+            "FROM projection_tracking")
+        found = {row["name"]: int(row["position"]) for row in rows}
+        head = int(rows[0]["head"] or 0) if rows else self.head()
+        return {name: found.get(name, 0) for name in self.projections}, head
+
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has applied `position`; False on timeout.
 
@@ -292,11 +308,10 @@ class ProjectionRunner:
         events are committed in notification-id order (the store's table lock on
         PostgreSQL, one writer on SQLite), so no lower id can appear behind the head."""
         groups: dict[int, list[Projection]] = defaultdict(list)
-        positions = self.positions()
+        positions, head = self.positions_and_head()
         self._read_applied(positions)
         for name, position in positions.items():
             groups[position].append(self.projections[name])
-        head = self.head()
         applied = 0
         for position, projections in sorted(groups.items()):
             if position >= head:
@@ -322,7 +337,7 @@ class ProjectionRunner:
         notifications: Sequence[Notification],
     ) -> None:
         events: dict[int, Any] = {}
-        with self.database.transaction() as cursor:
+        with self.database.transaction(pipeline=len(notifications) <= PIPELINE_MAX) as cursor:
             names = [projection.name for projection in projections]
             if not move_tracking(cursor, names, position, last):
                 raise TrackingMoved(", ".join(names))

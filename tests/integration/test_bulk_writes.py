@@ -29,9 +29,13 @@ def values(database: Database) -> dict[str, tuple[str, str]]:
             for row in database.query("SELECT k, v, w FROM bulk_rows")}
 
 
+@pytest.mark.parametrize("pipeline", [False, True], ids=["plain", "pipelined"])
 @pytest.mark.parametrize("count", [3, STAGED_UPDATE_MIN, 2 * STAGED_UPDATE_MIN])
-def test_update_many_changes_exactly_the_rows_given(table: Database, count: int) -> None:
-    with table.transaction() as cursor:
+def test_update_many_changes_exactly_the_rows_given(
+    table: Database, count: int, pipeline: bool
+) -> None:
+    """Also in PostgreSQL's pipeline mode, where the rows cannot go by COPY."""
+    with table.transaction(pipeline=pipeline) as cursor:
         cursor.update_many("bulk_rows", ("k", "n"), ("v",),
                            [(f"new{i}", f"k{i}", i % 3) for i in range(count)])
         # A second update in the same transaction sees only its own rows.
@@ -94,3 +98,40 @@ def test_delete_many_deletes_exactly_the_keys_given(table: Database) -> None:
     found = values(table)
     assert "k1" not in found and "k2" not in found and "k0" in found
     assert len(found) == 5 * STAGED_UPDATE_MIN - 2
+
+
+def test_a_pipelined_transaction_reads_its_own_writes_and_copies_nothing(table: Database) -> None:
+    """In pipeline mode a read waits for the writes sent before it, and many rows go by
+    executemany: COPY would fail there ("COPY cannot be used in pipeline mode")."""
+    many = [(f"p{i}", 0, "new", "made") for i in range(2 * STAGED_UPDATE_MIN)]
+    with table.transaction(pipeline=True) as cursor:
+        cursor.insert_many("bulk_rows", ("k", "n", "v", "w"), many)
+        cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("changed", "p0"))
+        seen = cursor.execute("SELECT count(*) AS n FROM bulk_rows WHERE w = ?",
+                              ("made",)).fetchone()
+        changed = cursor.execute("SELECT v FROM bulk_rows WHERE k = ?", ("p0",)).fetchone()
+    assert seen == {"n": len(many)}
+    assert changed == {"v": "changed"}
+    found = values(table)
+    assert found["p0"] == ("changed", "made")
+    assert len(found) == 5 * STAGED_UPDATE_MIN + len(many)
+
+
+def test_a_pipelined_transaction_that_fails_leaves_nothing(table: Database) -> None:
+    """An error raised in the block, or by a statement whose result was never read, rolls
+    back every statement sent before it."""
+    with pytest.raises(RuntimeError), table.transaction(pipeline=True) as cursor:
+        cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("lost", "k0"))
+        raise RuntimeError("the batch fails after its update")
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), \
+            table.transaction(pipeline=True) as cursor:
+        cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("lost", "k1"))
+        cursor.execute("INSERT INTO bulk_rows (k, n, v, w) VALUES (?, ?, ?, ?)",
+                       ("k2", 2, "twice", "x"))  # k2's key is (k2, 2): already there
+        cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("lost", "k3"))
+    found = values(table)
+    assert found["k0"] == found["k1"] == found["k3"] == ("old", "keep")
+    # The connection goes back to its pool usable.
+    with table.transaction(pipeline=True) as cursor:
+        cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("kept", "k0"))
+    assert values(table)["k0"] == ("kept", "keep")

@@ -90,10 +90,14 @@ def test_positions_reach_the_head_and_report_lag(services: Services, clock: Cloc
     write_history(services, clock, journeys=2)
 
     names = set(services.runner.projections)
+    head = services.runner.head()
+    assert head > 0
     assert services.runner.positions() == dict.fromkeys(names, 0)
+    assert services.runner.positions_and_head() == (dict.fromkeys(names, 0), head)
     assert services.runner.wait_for(services.runner.head(), timeout=0.05) is False
     services.runner.catch_up()
     assert services.runner.positions() == dict.fromkeys(names, services.runner.head())
+    assert services.runner.positions_and_head() == (dict.fromkeys(names, head), head)
     assert services.runner.wait_for(services.runner.head(), timeout=0.05) is True
 
 
