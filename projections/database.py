@@ -185,10 +185,10 @@ class Database:
         if self.dialect == "postgres":
             commit = True
             if pipeline:
-                with self._datastore.get_connection() as connection:  # type: ignore[attr-defined]
-                    with connection.pipeline(), connection.transaction(), \
-                            connection.cursor() as raw:
-                        yield Cursor(raw, self.dialect, pipelined=True)
+                connections = self._datastore.get_connection()  # type: ignore[attr-defined]
+                with connections as connection, connection.pipeline(), \
+                        connection.transaction(), connection.cursor() as raw:
+                    yield Cursor(raw, self.dialect, pipelined=True)
                 return
         with self._datastore.transaction(commit=commit) as raw:
             try:

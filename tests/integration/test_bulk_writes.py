@@ -123,7 +123,7 @@ def test_a_pipelined_transaction_that_fails_leaves_nothing(table: Database) -> N
     with pytest.raises(RuntimeError), table.transaction(pipeline=True) as cursor:
         cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("lost", "k0"))
         raise RuntimeError("the batch fails after its update")
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), \
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), \
             table.transaction(pipeline=True) as cursor:
         cursor.execute("UPDATE bulk_rows SET v = ? WHERE k = ?", ("lost", "k1"))
         cursor.execute("INSERT INTO bulk_rows (k, n, v, w) VALUES (?, ?, ?, ?)",
