@@ -27,7 +27,7 @@ from journeys.clock import system_clock
 from journeys.settings import SettingsError, store_for
 from journeys.settings import batch_size as parse_batch_size
 from projections.customers import CustomersProjection
-from projections.database import Database, Dialect
+from projections.database import Database, Dialect, binary_arrays
 from projections.due_work import DueWorkProjection
 from projections.enrollments import EnrollmentsProjection
 from projections.event_log import AggregateLoader
@@ -119,6 +119,8 @@ def build_system(
     create_tables: bool = True,
 ) -> System:
     store = store_for(database_url)
+    if store.dialect == "postgres":
+        binary_arrays()  # before the store's first connection
     app = JourneysApplication(
         env={**store.env, "CREATE_TABLE": "no"},  # made below, one process at a time
         clock=clock,
