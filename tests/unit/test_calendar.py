@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.calendar import wait_ends
+from domain.calendar import api_instant, wait_ends
 from domain.durations import Duration, parse_duration
 
 
@@ -76,3 +76,15 @@ def test_weeks_are_seven_calendar_days() -> None:
 
     assert ends.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None) == datetime(
         2025, 4, 3, 9, 0)
+
+
+def test_an_instant_is_shown_in_utc_whichever_zone_it_came_in_first() -> None:
+    """api_instant caches by instant: an equal instant in another zone (equal, same hash)
+    must still give the UTC text, whichever of the two was formatted first."""
+    london = ZoneInfo("Europe/London")
+    local = datetime(2030, 7, 1, 10, 0, 0, 123456, tzinfo=london)  # BST, UTC+1
+    utc = datetime(2030, 7, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    assert local == utc and hash(local) == hash(utc)
+    assert api_instant(local) == "2030-07-01T09:00:00.123Z"
+    assert api_instant(utc) == "2030-07-01T09:00:00.123Z"
+    assert api_instant(datetime(2030, 1, 1, tzinfo=london)) == "2030-01-01T00:00:00.000Z"
