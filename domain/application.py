@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import Recording
 from eventsourcing.utils import EnvType
 
 from domain.delivery import Channel, RetryPolicy
@@ -32,6 +34,26 @@ class Outcome:
     detail: Any = None
 
 
+class _Together:
+    """Aggregates offered to the library's `Application.save` as one object. `save` checks
+    every object it is given against two runtime-checkable protocols, which on Python 3.11
+    costs 21 µs an aggregate (`typing` collects the protocol's attributes anew each time):
+    16% of the engine's CPU, where a save holds a thousand or more. This object is checked
+    once and gives the events of all of them, in their order."""
+
+    __slots__ = ("_aggregates", "id")
+
+    def __init__(self, aggregates: list[BaseAggregate[str]]) -> None:
+        self.id = "together"
+        self._aggregates = aggregates
+
+    def collect_events(self) -> list[Any]:
+        events: list[Any] = []
+        for aggregate in self._aggregates:
+            events += aggregate.collect_events()
+        return events
+
+
 class JourneysApplication(EnrollmentCommands):
     name = "journeys"
     env = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "1000"}
@@ -52,6 +74,21 @@ class JourneysApplication(EnrollmentCommands):
         self.read_side = read_side or NoReadSide()
         self.channel = channel
         self.retry = retry or RetryPolicy()
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[str] | DomainEventProtocol[str] | None,
+        **kwargs: Any,
+    ) -> list[Recording[str]]:
+        """The library's save; several aggregates go as one object (`_Together`) where the
+        library does nothing with them one by one (no snapshots, no cache filled on save)."""
+        aggregates = [obj for obj in objs if obj is not None]
+        if (len(aggregates) > 1 and not self.snapshots
+                and (self.repository.cache is None or self.repository.fastforward)
+                and all(isinstance(obj, BaseAggregate) for obj in aggregates)):
+            together: Any = _Together(cast(list[BaseAggregate[str]], aggregates))
+            return super().save(together, **kwargs)
+        return super().save(*objs, **kwargs)
 
     # Queries on the write side (used by commands, never by GET endpoints) ------
 
