@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 IdFactory = Callable[[str], str]
 
 _PATTERN = re.compile(r"^(journey|step|enrollment)_[0-9a-f]{32}$")
-_NAMESPACE = uuid5(NAMESPACE_URL, "journeys")
+_NAMESPACE = uuid5(NAMESPACE_URL, "journeys").bytes
 
 
 def random_id(prefix: str) -> str:
@@ -25,8 +25,15 @@ def is_id_of(kind: str, value: str) -> bool:
 
 
 def stable_id(prefix: str, *parts: str) -> str:
-    """The same id for the same natural key, so uniqueness is an optimistic-concurrency conflict."""
-    return f"{prefix}_{uuid5(_NAMESPACE, chr(31).join(parts)).hex}"
+    """The same id for the same natural key, so uniqueness is an optimistic-concurrency conflict.
+
+    The hex of `uuid5(namespace, name)`, made from its SHA-1 digest directly: the `UUID`
+    objects cost three quarters of the time, and the engine makes two or three such ids
+    per enrollment."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + chr(31).join(parts).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return f"{prefix}_{digest.hex()}"
 
 
 def customer_id_for(tenant_id: str, customer_id: str) -> str:
