@@ -167,6 +167,24 @@ class Cursor:
             return
         self.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(v,) for v in values])
 
+    def tuples(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read; its rows as tuples, cheaper than dicts where there are many. On
+        PostgreSQL the server sends them in binary: a bytea as it is, not as text twice its
+        size that both sides encode and decode (half the time of reading the log)."""
+        if self.dialect != "postgres":
+            self._raw.execute(statement, tuple(params))
+            return [tuple(row) for row in self._raw.fetchall()]
+        from psycopg.rows import tuple_row
+
+        factory = self._raw.row_factory
+        self._raw.row_factory = tuple_row
+        try:
+            self._raw.execute(_for_postgres(statement), tuple(params), binary=True)
+            rows: list[tuple[Any, ...]] = self._raw.fetchall()
+            return rows
+        finally:
+            self._raw.row_factory = factory
+
     def fetchone(self) -> Row | None:
         row = self._raw.fetchone()
         return None if row is None else dict(row)

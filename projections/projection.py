@@ -52,15 +52,28 @@ def select_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[Row
     text is the same for every chunk, so the server prepares it once rather than parsing a
     new text for each length of list."""
     rows: list[Row] = []
+    for statement_of_chunk, params in _in_chunks(cursor, statement, values):
+        rows += cursor.execute(statement_of_chunk, params).fetchall()
+    return rows
+
+
+def select_tuples_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """`select_in`, its rows as tuples (`Cursor.tuples`)."""
+    rows: list[tuple[Any, ...]] = []
+    for statement_of_chunk, params in _in_chunks(cursor, statement, values):
+        rows += cursor.tuples(statement_of_chunk, params)
+    return rows
+
+
+def _in_chunks(cursor: Cursor, statement: str,
+               values: Iterable[Any]) -> Iterator[tuple[str, Sequence[Any]]]:
     if cursor.dialect == "postgres":
         statement = statement.replace("IN ({marks})", "= ANY(?)")
         for chunk in chunks(values):
-            rows += cursor.execute(statement, (chunk,)).fetchall()
-        return rows
+            yield statement, (chunk,)
+        return
     for chunk in chunks(values):
-        marks = ", ".join("?" for _ in chunk)
-        rows += cursor.execute(statement.format(marks=marks), chunk).fetchall()
-    return rows
+        yield statement.format(marks=", ".join("?" for _ in chunk)), chunk
 
 
 class Fact:

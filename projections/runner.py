@@ -21,6 +21,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder, Notification, PersistenceError
 
 from projections.database import Cursor, Database
+from projections.event_log import read_notifications
 from projections.projection import Projection
 
 log = logging.getLogger(__name__)
@@ -317,9 +318,8 @@ class ProjectionRunner:
             if position >= head:
                 continue
             topics = sorted(set().union(*(p.topics for p in projections)))
-            notifications = self._recorder.select_notifications(
-                start=position + 1, limit=self.batch_size, stop=head, topics=topics
-            )
+            notifications = read_notifications(self._recorder, self.database, position + 1,
+                                               head, topics, self.batch_size)
             last = notifications[-1].id if len(notifications) == self.batch_size else head
             try:
                 self._apply_batch(position, last, projections, notifications)

@@ -18,6 +18,7 @@ from domain.application import JourneysApplication
 from domain.enrolling import Processed
 from domain.trigger_event import TriggerEvent
 from projections.database import Database
+from projections.event_log import read_notifications
 from projections.runner import move_tracking
 
 log = logging.getLogger("journeys.matcher")
@@ -72,9 +73,8 @@ class TriggerMatcher:
         passes = Processed()
         if head <= position:
             return 0, passes
-        notifications = self.recorder.select_notifications(
-            start=position + 1, limit=self.batch_size, stop=head, topics=[TOPIC]
-        )
+        notifications = read_notifications(self.recorder, self.database, position + 1, head,
+                                           [TOPIC], self.batch_size)
         if notifications:
             passes = self.app.match([self.app.mapper.to_domain_event(n) for n in notifications],
                                     now)
