@@ -105,6 +105,8 @@ class EnrollmentsProjection(Projection):
     weight = 4
     tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats")
     topics = frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
+    # An enrollment's rows are its own; the statistics are sums of its deltas.
+    replayed_from = get_topic(Enrollment.Enrolled)  # type: ignore[attr-defined]
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         stats = ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in STAT_COLUMNS)

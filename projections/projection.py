@@ -20,6 +20,11 @@ class Projection(ABC):
     tables: tuple[str, ...]
     topics: frozenset[str]
     weight = 1  # relative cost of applying the log, to share a rebuild between processes
+    # The topic of the event that starts each of the aggregates this projection follows,
+    # if a replay may apply their events aggregate by aggregate rather than in log order:
+    # what one aggregate's events do to shared rows (counters) commutes with another's
+    # (`ProjectionRunner.replay_by_aggregate`, `decisions/0027`).
+    replayed_from: str | None = None
 
     @abstractmethod
     def create_statements(self, dialect: Dialect) -> list[str]:

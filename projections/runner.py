@@ -33,6 +33,8 @@ TRACKING_DDL = (
 # A replay's batches: on SQLite (one writer) fewer, larger transactions are faster; on
 # PostgreSQL, with two workers, larger batches measured slower (decisions/0018).
 REPLAY_BATCH = {"sqlite": 5000, "postgres": 1000}
+# Aggregates per read of a replay aggregate by aggregate (`replay_by_aggregate`).
+REPLAY_AGGREGATES = 1000
 # How long a loop following the log holds its batches while the scheduler of its process
 # is in a burst (`give_way`); after that they share the process again (decisions/0021).
 BURST_HOLD = 5.0
@@ -173,6 +175,7 @@ class ProjectionRunner:
         # The scheduler sharing this process is in a burst since then (`give_way`), and
         # how many consistency waits of this process are waiting meanwhile.
         self.burst_hold = BURST_HOLD
+        self._replaying = False
         self._burst_since: float | None = None
         self._waiting = 0
         recorder = app.recorder
@@ -383,7 +386,10 @@ class ProjectionRunner:
         applied. Returns only when every projection has reached the head of the log as it
         was at the call, also when another runner applied some of the batches meanwhile."""
         target = self.head()
-        total = 0
+        self.keep_statistics()  # the replay by aggregate looks its events up by key
+        total = self.replay_by_aggregate() if self._replaying else 0
+        if total and progress:
+            progress(total)
         seen: dict[str, int] = {}
         moved_at = time.monotonic()
         while True:
@@ -425,10 +431,64 @@ class ProjectionRunner:
         `REPLAY_BATCH` on SQLite."""
         batch_size = self.batch_size
         self.batch_size = max(batch_size, REPLAY_BATCH[self.database.dialect])
+        self._replaying = True
         try:
             yield
         finally:
             self.batch_size = batch_size
+            self._replaying = False
+
+    def replay_by_aggregate(self) -> int:
+        """PostgreSQL, a runner of one projection at position 0 that allows it
+        (`Projection.replayed_from`): apply the log up to its head aggregate by aggregate,
+        each aggregate's events together, in one transaction that moves the tracking from
+        0 to that head first; returns the head (0 if nothing was done). Each aggregate's
+        rows are then written once, by COPY, instead of written, read back and updated
+        batch after batch as its events come in log order (`decisions/0027`). The
+        aggregates are found by their first events, in log order; their events are read a
+        thousand aggregates at a time, by the primary key, up to the same head. The
+        catch-up that follows applies what came after."""
+        if len(self.projections) != 1 or self.database.dialect != "postgres":
+            return 0
+        [projection] = self.projections.values()
+        if projection.replayed_from is None:
+            return 0
+        positions, head = self.positions_and_head()
+        if positions[projection.name] != 0 or head == 0:
+            return 0
+        table = self._recorder.events_table_name  # type: ignore[attr-defined]
+        to_domain_event = self.app.mapper.to_domain_event
+        topics = sorted(projection.topics)
+        with self.database.transaction() as cursor:
+            if not move_tracking(cursor, [projection.name], 0, head):
+                return 0  # another runner is applying it
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SELECT pg_notify(?, ?)",
+                           (PROJECTED_CHANNEL, f"{head} {projection.name}"))
+            after = 0
+            while True:
+                with self.database.reading() as log:
+                    starts = log.tuples(
+                        f"SELECT notification_id, originator_id FROM {table} "
+                        "WHERE notification_id > ? AND notification_id <= ? AND topic = ? "
+                        "ORDER BY notification_id LIMIT ?",
+                        (after, head, projection.replayed_from, REPLAY_AGGREGATES))
+                    if not starts:
+                        break
+                    after = starts[-1][0]
+                    rows = log.tuples(
+                        "SELECT notification_id, originator_id, originator_version, topic, "
+                        f"state FROM {table} WHERE originator_id = ANY(?) "
+                        "AND notification_id <= ? AND topic = ANY(?) "
+                        "ORDER BY originator_id, originator_version",
+                        ([row[1] for row in starts], head, topics))
+                projection.apply_batch(cursor, [
+                    (to_domain_event(Notification(id=row[0], originator_id=row[1],
+                                                  originator_version=row[2], topic=row[3],
+                                                  state=row[4])), row[0])
+                    for row in rows])
+        self._committed([projection.name], head)
+        return head
 
     def adopt(self, path: str, names: Sequence[str]) -> bool:
         """SQLite: copy the named read models and their tracking, made by another runner in

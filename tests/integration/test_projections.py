@@ -6,12 +6,14 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.context import Services
+from domain.enrolling import IncomingEvent
 from journeys.wiring import System, build_system, runner_into
 from projections.database import Database
 from tests.conftest import Clock
@@ -645,3 +647,67 @@ def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
     with pytest.raises(failure):
         build_system(database_url)
     assert calls == [1]
+
+
+ENROLLMENT_TABLES = {"enrollments": "id", "enrollment_steps": "enrollment_id, seq",
+                     "step_stats": "journey_id, step_id",
+                     "step_variant_stats": "journey_id, step_id, variant"}
+
+
+def test_enrollments_replayed_aggregate_by_aggregate_equal_the_log_applied_in_order(
+    system: System, clock: Clock
+) -> None:
+    """decisions/0027: the enrollments read model replayed one enrollment at a time, then
+    caught up in log order past that replay's head, is the read model the log makes in
+    order; a replay by aggregate runs only from position 0."""
+    if system.services.database.dialect != "postgres":
+        pytest.skip("PostgreSQL's replay (SQLite replays into a file of its own)")
+    t0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
+    clock.now = t0
+    app, runner = system.services.app, system.runner
+    jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
+    app.add_step(jid, "SEND", "hi", {"channel": "EMAIL", "templateId": "hi"})
+    app.add_step(jid, "WAIT", "an hour", {"duration": "1 hour"})
+    app.add_step(jid, "CONDITION", "keen?",
+                 {"rules": [{"field": "score", "operator": "gte", "value": 50}]})
+    app.add_step(jid, "SPLIT", "a/b", {"splits": [{"percentage": 50}, {"percentage": 50}]})
+    app.add_step(jid, "END", "done")
+    app.activate(jid)
+
+    def arrive(first: int, count: int) -> None:
+        app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {"score": n * 7 % 100}, None)
+                    for n in range(first, first + count)])
+
+    arrive(0, 30)
+    system.scheduler.tick(clock.now)
+    app.exit_customer(jid, "c1", "t")
+    clock.advance(minutes=30)
+    arrive(30, 20)
+    system.scheduler.tick(clock.now)
+    system.scheduler.tick(t0 + timedelta(minutes=70))  # the first 30 (28 still active) go on
+    only = runner.only(["enrollments"])
+    only.reset(["enrollments"], indexes=False)
+
+    with only.replaying():
+        head = runner.head()
+        assert only.replay_by_aggregate() == head
+        assert only.positions() == {"enrollments": head}
+        assert only.replay_by_aggregate() == 0  # not from position 0
+
+    app.exit_customer(jid, "c40", "t")  # after that replay's head: applied in log order
+    system.scheduler.tick(t0 + timedelta(hours=2))
+    with only.replaying():
+        only.catch_up()
+    only.create_indexes(["enrollments"])
+    by_aggregate = {t: runner.database.query(f"SELECT * FROM {t} ORDER BY {k}")
+                    for t, k in ENROLLMENT_TABLES.items()}
+
+    only.reset(["enrollments"])
+    only.catch_up()  # not replaying: batch after batch, in log order
+    in_order = {t: runner.database.query(f"SELECT * FROM {t} ORDER BY {k}")
+                for t, k in ENROLLMENT_TABLES.items()}
+
+    assert by_aggregate == in_order
+    assert len(in_order["enrollments"]) == 50
+    assert {r["status"] for r in in_order["enrollments"]} == {"COMPLETED", "EXITED"}
+    assert len(in_order["step_variant_stats"]) == 2
