@@ -187,7 +187,7 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
         print(f"journeys: unknown projection {unknown[0]!r}; known: "
               f"{', '.join(runner.projections)}", file=sys.stderr)
         return 2
-    groups = _share([(runner.projections[n].weight, n) for n in names], workers)
+    groups = _share(_units(runner, names), workers)
     if len(groups) == 1:
         with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
             applied = runner.rebuild(names, progress=bar.update)
@@ -232,12 +232,28 @@ def _replay_in_workers(runner: ProjectionRunner, names: list[str], groups: list[
     return applied
 
 
-def _share(weighted: list[tuple[int, str]], workers: int) -> list[list[str]]:
+def _units(runner: ProjectionRunner, names: list[str]) -> list[tuple[int, list[str]]]:
+    """The projections a rebuild shares between workers, weighted: one by one, except on
+    PostgreSQL, where those replayed by the same aggregate go together, so one worker
+    reads and decodes those aggregates' events once for all of them
+    (`ProjectionRunner.replay_by_aggregate`)."""
+    units: dict[str, tuple[int, list[str]]] = {}
+    for name in names:
+        projection = runner.projections[name]
+        key = name
+        if projection.replayed_from and runner.database.dialect == "postgres":
+            key = "by " + projection.replayed_from
+        weight, members = units.get(key, (0, []))
+        units[key] = (weight + projection.weight, [*members, name])
+    return list(units.values())
+
+
+def _share(units: list[tuple[int, list[str]]], workers: int) -> list[list[str]]:
     """Heaviest first, each to the lightest group so far; empty groups are dropped."""
     groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(workers)]
-    for weight, name in sorted(weighted, reverse=True):
+    for weight, members in sorted(units, reverse=True):
         load, names = min(groups, key=lambda group: group[0])
-        groups[groups.index((load, names))] = (load + weight, [*names, name])
+        groups[groups.index((load, names))] = (load + weight, [*names, *members])
     return [names for _, names in groups if names]
 
 

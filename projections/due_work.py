@@ -26,6 +26,8 @@ class DueWorkProjection(Projection):
     weight = 2
     tables = ("due_work",)
     topics = frozenset(get_topic(getattr(E, n)) for n in ("Enrolled", "Advanced"))
+    # An enrollment's row is its own.
+    replayed_from = get_topic(E.Enrolled)  # type: ignore[attr-defined]
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         return [

@@ -439,32 +439,34 @@ class ProjectionRunner:
             self._replaying = False
 
     def replay_by_aggregate(self) -> int:
-        """PostgreSQL, a runner of one projection at position 0 that allows it
-        (`Projection.replayed_from`): apply the log up to its head aggregate by aggregate,
-        each aggregate's events together, in one transaction that moves the tracking from
-        0 to that head first; returns the head (0 if nothing was done). Each aggregate's
-        rows are then written once, by COPY, instead of written, read back and updated
-        batch after batch as its events come in log order (`decisions/0027`). The
-        aggregates are found by their first events, in log order; their events are read a
-        thousand aggregates at a time, by the primary key, up to the same head. The
+        """PostgreSQL, a runner whose projections are all at position 0 and all allow it
+        (`Projection.replayed_from`, the same topic): apply the log up to its head
+        aggregate by aggregate, each aggregate's events together, in one transaction that
+        moves their tracking from 0 to that head first; returns the head (0 if nothing was
+        done). Each aggregate's rows are then written once, by COPY, instead of written,
+        read back and updated batch after batch as its events come in log order, and an
+        aggregate that ended leaves no due work to write and delete (`decisions/0027`).
+        The aggregates are found by their first events, in log order; their events are
+        read a thousand aggregates at a time, by the primary key, up to the same head. The
         catch-up that follows applies what came after."""
-        if len(self.projections) != 1 or self.database.dialect != "postgres":
+        projections = list(self.projections.values())
+        starts_with = {projection.replayed_from for projection in projections}
+        if self.database.dialect != "postgres" or len(starts_with) != 1 or None in starts_with:
             return 0
-        [projection] = self.projections.values()
-        if projection.replayed_from is None:
-            return 0
+        [first_topic] = starts_with
+        names = [projection.name for projection in projections]
         positions, head = self.positions_and_head()
-        if positions[projection.name] != 0 or head == 0:
+        if any(positions[name] != 0 for name in names) or head == 0:
             return 0
         table = self._recorder.events_table_name  # type: ignore[attr-defined]
         to_domain_event = self.app.mapper.to_domain_event
-        topics = sorted(projection.topics)
+        topics = sorted(set().union(*(projection.topics for projection in projections)))
         with self.database.transaction() as cursor:
-            if not move_tracking(cursor, [projection.name], 0, head):
-                return 0  # another runner is applying it
+            if not move_tracking(cursor, names, 0, head):
+                return 0  # another runner is applying them
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute("SELECT pg_notify(?, ?)",
-                           (PROJECTED_CHANNEL, f"{head} {projection.name}"))
+                           (PROJECTED_CHANNEL, f"{head} {','.join(names)}"))
             after = 0
             while True:
                 with self.database.reading() as log:
@@ -472,7 +474,7 @@ class ProjectionRunner:
                         f"SELECT notification_id, originator_id FROM {table} "
                         "WHERE notification_id > ? AND notification_id <= ? AND topic = ? "
                         "ORDER BY notification_id LIMIT ?",
-                        (after, head, projection.replayed_from, REPLAY_AGGREGATES))
+                        (after, head, first_topic, REPLAY_AGGREGATES))
                     if not starts:
                         break
                     after = starts[-1][0]
@@ -482,12 +484,13 @@ class ProjectionRunner:
                         "AND notification_id <= ? AND topic = ANY(?) "
                         "ORDER BY originator_id, originator_version",
                         ([row[1] for row in starts], head, topics))
-                projection.apply_batch(cursor, [
-                    (to_domain_event(Notification(id=row[0], originator_id=row[1],
-                                                  originator_version=row[2], topic=row[3],
-                                                  state=row[4])), row[0])
-                    for row in rows])
-        self._committed([projection.name], head)
+                items = [(to_domain_event(Notification(
+                    id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                    state=row[4])), row[0]) for row in rows]
+                for projection in projections:
+                    projection.apply_batch(cursor, [item for item, row in zip(items, rows, strict=True)
+                                                    if row[3] in projection.topics])
+        self._committed(names, head)
         return head
 
     def adopt(self, path: str, names: Sequence[str]) -> bool:

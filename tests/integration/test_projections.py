@@ -651,15 +651,16 @@ def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
 
 ENROLLMENT_TABLES = {"enrollments": "id", "enrollment_steps": "enrollment_id, seq",
                      "step_stats": "journey_id, step_id",
-                     "step_variant_stats": "journey_id, step_id, variant"}
+                     "step_variant_stats": "journey_id, step_id, variant",
+                     "due_work": "enrollment_id"}
 
 
 def test_enrollments_replayed_aggregate_by_aggregate_equal_the_log_applied_in_order(
     system: System, clock: Clock
 ) -> None:
-    """decisions/0027: the enrollments read model replayed one enrollment at a time, then
-    caught up in log order past that replay's head, is the read model the log makes in
-    order; a replay by aggregate runs only from position 0."""
+    """decisions/0027: the enrollments and due-work read models replayed one enrollment at
+    a time, then caught up in log order past that replay's head, are the read models the
+    log makes in order; a replay by aggregate runs only from position 0."""
     if system.services.database.dialect != "postgres":
         pytest.skip("PostgreSQL's replay (SQLite replays into a file of its own)")
     t0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
@@ -685,29 +686,44 @@ def test_enrollments_replayed_aggregate_by_aggregate_equal_the_log_applied_in_or
     arrive(30, 20)
     system.scheduler.tick(clock.now)
     system.scheduler.tick(t0 + timedelta(minutes=70))  # the first 30 (28 still active) go on
-    only = runner.only(["enrollments"])
-    only.reset(["enrollments"], indexes=False)
+    names = ["enrollments", "due_work"]
+    only = runner.only(names)
+    only.reset(names, indexes=False)
 
     with only.replaying():
         head = runner.head()
         assert only.replay_by_aggregate() == head
-        assert only.positions() == {"enrollments": head}
+        assert only.positions() == dict.fromkeys(names, head)
         assert only.replay_by_aggregate() == 0  # not from position 0
 
     app.exit_customer(jid, "c40", "t")  # after that replay's head: applied in log order
-    system.scheduler.tick(t0 + timedelta(hours=2))
     with only.replaying():
         only.catch_up()
-    only.create_indexes(["enrollments"])
+    only.create_indexes(names)
     by_aggregate = {t: runner.database.query(f"SELECT * FROM {t} ORDER BY {k}")
                     for t, k in ENROLLMENT_TABLES.items()}
 
-    only.reset(["enrollments"])
+    only.reset(names)
     only.catch_up()  # not replaying: batch after batch, in log order
     in_order = {t: runner.database.query(f"SELECT * FROM {t} ORDER BY {k}")
                 for t, k in ENROLLMENT_TABLES.items()}
 
     assert by_aggregate == in_order
     assert len(in_order["enrollments"]) == 50
-    assert {r["status"] for r in in_order["enrollments"]} == {"COMPLETED", "EXITED"}
+    assert {r["status"] for r in in_order["enrollments"]} == {"COMPLETED", "EXITED", "ACTIVE"}
     assert len(in_order["step_variant_stats"]) == 2
+    assert len(in_order["due_work"]) == 19  # the later 20 wait, but for c40
+
+
+def test_a_postgresql_rebuild_gives_the_projections_of_one_aggregate_to_one_worker(
+    system: System,
+) -> None:
+    from journeys.cli import _share, _units
+
+    groups = _share(_units(system.runner, list(system.runner.projections)), 2)
+    if system.runner.database.dialect == "postgres":
+        assert sorted(map(sorted, groups)) == [["customers", "journeys"],
+                                               ["due_work", "enrollments"]]
+    else:
+        assert sorted(map(sorted, groups)) == [["customers", "due_work", "journeys"],
+                                               ["enrollments"]]
