@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification, Persist
 
 from projections.database import Cursor, Database
 from projections.event_log import read_notifications
-from projections.projection import Projection
+from projections.projection import Item, Projection
 
 log = logging.getLogger(__name__)
 
@@ -453,13 +454,13 @@ class ProjectionRunner:
         starts_with = {projection.replayed_from for projection in projections}
         if self.database.dialect != "postgres" or len(starts_with) != 1 or None in starts_with:
             return 0
-        [first_topic] = starts_with
+        first_topic = projections[0].replayed_from
+        assert first_topic is not None
         names = [projection.name for projection in projections]
         positions, head = self.positions_and_head()
         if any(positions[name] != 0 for name in names) or head == 0:
             return 0
         table = self._recorder.events_table_name  # type: ignore[attr-defined]
-        to_domain_event = self.app.mapper.to_domain_event
         topics = sorted(set().union(*(projection.topics for projection in projections)))
         with self.database.transaction() as cursor:
             if not move_tracking(cursor, names, 0, head):
@@ -467,31 +468,51 @@ class ProjectionRunner:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute("SELECT pg_notify(?, ?)",
                            (PROJECTED_CHANNEL, f"{head} {','.join(names)}"))
-            after = 0
-            while True:
-                with self.database.reading() as log:
-                    starts = log.tuples(
-                        f"SELECT notification_id, originator_id FROM {table} "
-                        "WHERE notification_id > ? AND notification_id <= ? AND topic = ? "
-                        "ORDER BY notification_id LIMIT ?",
-                        (after, head, first_topic, REPLAY_AGGREGATES))
-                    if not starts:
-                        break
-                    after = starts[-1][0]
-                    rows = log.tuples(
-                        "SELECT notification_id, originator_id, originator_version, topic, "
-                        f"state FROM {table} WHERE originator_id = ANY(?) "
-                        "AND notification_id <= ? AND topic = ANY(?) "
-                        "ORDER BY originator_id, originator_version",
-                        ([row[1] for row in starts], head, topics))
-                items = [(to_domain_event(Notification(
-                    id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
-                    state=row[4])), row[0]) for row in rows]
+            chunks = self._aggregate_chunks(table, head, first_topic, topics)
+            for items, topics_of in chunks:
                 for projection in projections:
-                    projection.apply_batch(cursor, [item for item, row in zip(items, rows, strict=True)
-                                                    if row[3] in projection.topics])
+                    projection.apply_batch(cursor, [item for item, topic in zip(items, topics_of, strict=True)
+                                                    if topic in projection.topics])
         self._committed(names, head)
         return head
+
+    def _aggregate_chunks(
+        self, table: str, head: int, first_topic: str, topics: list[str]
+    ) -> Iterator[tuple[list[Item], list[str]]]:
+        """The events of `topics` up to `head` of a thousand aggregates at a time, found by
+        their `first_topic` events in log order; each chunk decoded, with its topics. Each
+        chunk is read by a thread while the one before it is applied: the reads wait on
+        the server for their index look-ups, the writes on it for their COPY."""
+        to_domain_event = self.app.mapper.to_domain_event
+
+        def read(after: int) -> tuple[int, list[Item], list[str]]:
+            with self.database.reading() as log:
+                starts = log.tuples(
+                    f"SELECT notification_id, originator_id FROM {table} "
+                    "WHERE notification_id > ? AND notification_id <= ? AND topic = ? "
+                    "ORDER BY notification_id LIMIT ?",
+                    (after, head, first_topic, REPLAY_AGGREGATES))
+                if not starts:
+                    return 0, [], []
+                rows = log.tuples(
+                    "SELECT notification_id, originator_id, originator_version, topic, "
+                    f"state FROM {table} WHERE originator_id = ANY(?) "
+                    "AND notification_id <= ? AND topic = ANY(?) "
+                    "ORDER BY originator_id, originator_version",
+                    ([row[1] for row in starts], head, topics))
+            items = [(to_domain_event(Notification(
+                id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                state=row[4])), row[0]) for row in rows]
+            return starts[-1][0], items, [row[3] for row in rows]
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-read") as reader:
+            ahead = reader.submit(read, 0)
+            while True:
+                after, items, topics_of = ahead.result()
+                if not after:
+                    return
+                ahead = reader.submit(read, after)
+                yield items, topics_of
 
     def adopt(self, path: str, names: Sequence[str]) -> bool:
         """SQLite: copy the named read models and their tracking, made by another runner in
