@@ -57,6 +57,15 @@ def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position:
 
 
 PROJECTED_CHANNEL = "journeys_projected"
+
+
+def _announce(cursor: Cursor, names: Sequence[str], position: int) -> None:
+    """PostgreSQL, in a transaction that moves these projections to `position`: commit it
+    without awaiting the flush (a read model is derived: a batch lost with the server's
+    last moments is applied again, its tracking row lost with it), and announce it on
+    commit, which answers the consistency waits of every process."""
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    cursor.execute("SELECT pg_notify(?, ?)", (PROJECTED_CHANNEL, f"{position} {','.join(names)}"))
 RESET = "reset"  # announced on PROJECTED_CHANNEL when a rebuild sets positions back
 STATISTICS_EVERY = 10.0  # seconds between checks for stale planner statistics
 STALL_LIMIT = 60.0  # seconds a catch-up waits for other runners before it gives up
@@ -346,12 +355,7 @@ class ProjectionRunner:
             if not move_tracking(cursor, names, position, last):
                 raise TrackingMoved(", ".join(names))
             if self.database.dialect == "postgres":
-                # A read model is derived: a batch lost with the server's last moments is
-                # applied again (its tracking row is lost with it), so no flush is awaited.
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                # Delivered on commit: answers the consistency waits of every process.
-                cursor.execute("SELECT pg_notify(?, ?)",
-                               (PROJECTED_CHANNEL, f"{last} {','.join(names)}"))
+                _announce(cursor, names, last)
             for projection in projections:
                 items = []
                 for notification in notifications:
@@ -429,7 +433,8 @@ class ProjectionRunner:
     @contextmanager
     def replaying(self) -> Iterator[None]:
         """The batches of a replay from the start of the log (`decisions/0018`): at least
-        `REPLAY_BATCH` on SQLite."""
+        `REPLAY_BATCH`; and on PostgreSQL, projections that allow it are replayed by
+        aggregate first (`replay_by_aggregate`, `decisions/0027`)."""
         batch_size = self.batch_size
         self.batch_size = max(batch_size, REPLAY_BATCH[self.database.dialect])
         self._replaying = True
@@ -465,9 +470,7 @@ class ProjectionRunner:
         with self.database.transaction() as cursor:
             if not move_tracking(cursor, names, 0, head):
                 return 0  # another runner is applying them
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute("SELECT pg_notify(?, ?)",
-                           (PROJECTED_CHANNEL, f"{head} {','.join(names)}"))
+            _announce(cursor, names, head)
             chunks = self._aggregate_chunks(table, head, first_topic, topics)
             for items, topics_of in chunks:
                 for projection in projections:
