@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoder
 from eventsourcing.utils import EnvType
 
 from domain.delivery import Channel, RetryPolicy
@@ -20,6 +20,7 @@ from domain.journey import Journey, check_details
 from domain.ports import NoReadSide, ReadSide
 from domain.retries import until_saved
 from domain.steps import Step
+from domain.transcoding import JourneysTranscoder
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -74,6 +75,16 @@ class JourneysApplication(EnrollmentCommands):
         self.read_side = read_side or NoReadSide()
         self.channel = channel
         self.retry = retry or RetryPolicy()
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoder decoding with orjson (`JourneysTranscoder`), unless
+        the environment names another transcoder."""
+        transcoder = self.factory.transcoder()
+        if type(transcoder) is JSONTranscoder:
+            transcoder = JourneysTranscoder()
+        if isinstance(transcoder, JSONTranscoder):
+            self.register_transcodings(transcoder)
+        return transcoder
 
     def save(
         self,
