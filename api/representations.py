@@ -6,16 +6,8 @@ from typing import Any
 
 from domain.journey import Journey
 from projections.database import Row, iso, to_json
-from projections.journey_queries import journey_document, step_document
+from projections.journey_queries import COUNTERS, journey_document, step_document
 from projections.journeys import step_row
-
-COUNTERS = (
-    "total_enrolled",
-    "total_completed",
-    "total_exited",
-    "total_failed",
-    "active_enrollments",
-)
 
 
 def journey_from_aggregate(journey: Journey, counters: Row | None = None) -> dict[str, Any]:

@@ -167,6 +167,14 @@ class Cursor:
             return
         self.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(v,) for v in values])
 
+    def tables(self) -> set[str]:
+        """The names of the tables there are (in the current schema, on PostgreSQL)."""
+        if self.dialect == "postgres":
+            statement = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+        else:
+            statement = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        return {row["name"] for row in self.execute(statement).fetchall()}
+
     def tuples(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read; its rows as tuples, cheaper than dicts where there are many. On
         PostgreSQL the server sends them in binary: a bytea as it is, not as text twice its

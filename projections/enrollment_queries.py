@@ -50,8 +50,8 @@ def list_enrollments(
     params += [take, skip]
     rows = database.query(statement, params)
     counter = TOTAL_BY_STATUS[status]
-    total_row = database.query_one(f"SELECT {counter} AS total FROM journeys WHERE id = ?",
-                                   (journey_id,))
+    total_row = database.query_one(
+        f"SELECT {counter} AS total FROM journey_stats WHERE journey_id = ?", (journey_id,))
     total = int(total_row["total"]) if total_row else 0
     return {"data": [enrollment_item(r) for r in rows],
             "meta": {"total": total, "skip": skip, "take": take}}

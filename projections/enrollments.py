@@ -1,7 +1,8 @@
-"""The enrollments read model: `enrollments`, their step history, and per-step statistics.
+"""The enrollments read model: `enrollments`, their step history, and per-journey and
+per-step statistics.
 
-One projection owns all four tables because the statistics need the enrollment's current
-step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
+One projection owns all five tables because the statistics need the enrollment's journey
+and current step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
 in memory (the rows it touches are read once) and written back in bulk (`insert_many` and
 `update_many`: COPY on PostgreSQL, see Cursor), so the cost per event is a dictionary
 update, not a round trip.
@@ -26,6 +27,9 @@ ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", 
 HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_type", "status", "started_at",
                    "completed_at", "outcome")
 STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
+JOURNEY_STAT_COLUMNS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
+                        "active_enrollments")
+ENDED = {"COMPLETED": "total_completed", "EXITED": "total_exited", "FAILED": "total_failed"}
 
 
 class _Batch:
@@ -49,6 +53,7 @@ class _Batch:
         self.new_history: set[tuple[str, int]] = set()
         self.stats: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.variants: Counter[tuple[str, str, int]] = Counter()
+        self.journeys: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     def bump(self, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
         self.stats[(journey_id, step_id)][column] += by
@@ -82,6 +87,14 @@ class _Batch:
             "ON CONFLICT (journey_id, step_id, variant) "
             "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
         )
+        additions = ", ".join(f"{c} = journey_stats.{c} + excluded.{c}"
+                              for c in JOURNEY_STAT_COLUMNS)
+        cursor.insert_many(
+            "journey_stats", ("journey_id", *JOURNEY_STAT_COLUMNS),
+            [(journey_id, *(deltas[c] for c in JOURNEY_STAT_COLUMNS))
+             for journey_id, deltas in self.journeys.items()],
+            f"ON CONFLICT (journey_id) DO UPDATE SET {additions}",
+        )
 
 
 def _insert_or_update(
@@ -103,7 +116,8 @@ def _insert_or_update(
 class EnrollmentsProjection(Projection):
     name = "enrollments"
     weight = 4
-    tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats")
+    tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats",
+              "journey_stats")
     topics = frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
     # An enrollment's rows are its own; the statistics are sums of its deltas.
     replayed_from = get_topic(Enrollment.Enrolled)  # type: ignore[attr-defined]
@@ -133,6 +147,8 @@ class EnrollmentsProjection(Projection):
             "CREATE TABLE IF NOT EXISTS step_variant_stats ("
             "journey_id TEXT NOT NULL, step_id TEXT NOT NULL, variant INTEGER NOT NULL, "
             "entered BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (journey_id, step_id, variant))",
+            "CREATE TABLE IF NOT EXISTS journey_stats (journey_id TEXT PRIMARY KEY, "
+            + ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in JOURNEY_STAT_COLUMNS) + ")",
         ]
 
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
@@ -161,6 +177,9 @@ class EnrollmentsProjection(Projection):
         }
         batch.enrollments[row["id"]] = row
         batch.new_enrollments.add(row["id"])
+        counters = batch.journeys[event.journey_id]
+        counters["total_enrolled"] += 1
+        counters["active_enrollments"] += 1
         if event.first_step_id:
             batch.enter(row, event.first_step_id, row["enrolled_at"])
 
@@ -227,3 +246,6 @@ class EnrollmentsProjection(Projection):
             if row["waiting_until"]:
                 batch.bump(row["journey_id"], step_id, "waiting", -1)
         row.update(status=status, ended_at=at, reason=reason, waiting_until=None)
+        counters = batch.journeys[row["journey_id"]]
+        counters[ENDED[status]] += 1
+        counters["active_enrollments"] -= 1

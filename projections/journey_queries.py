@@ -9,6 +9,19 @@ from domain.graph import graph_problems
 from projections.database import Database, Row, from_json
 from projections.journeys import load_steps
 
+COUNTERS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
+            "active_enrollments")
+# A journey with its enrollment counters, which the enrollments read model keeps. The
+# journey's columns are named: a database made before the counters moved (`decisions/0029`)
+# may still have columns of those names in `journeys`.
+_JOURNEYS = (
+    "SELECT j.id, j.tenant_id, j.name, j.description, j.status, j.trigger_type, "
+    "j.trigger_config, j.allow_reentry, j.timezone, j.created_by, j.steps_count, "
+    "j.activated_at, j.paused_at, j.resumed_at, j.archived_at, j.created_at, j.updated_at, "
+    + ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in COUNTERS)
+    + " FROM journeys j LEFT JOIN journey_stats s ON s.journey_id = j.id "
+)
+
 
 def journey_document(row: Row) -> dict[str, Any]:
     return {
@@ -55,22 +68,22 @@ def step_document(row: Row) -> dict[str, Any]:
 def list_journeys(
     database: Database, tenant_id: str, status: str | None, trigger_type: str | None
 ) -> list[dict[str, Any]]:
-    statement = "SELECT * FROM journeys WHERE tenant_id = ?"
+    statement = _JOURNEYS + "WHERE j.tenant_id = ?"
     params: list[Any] = [tenant_id]
     if status:
-        statement += " AND status = ?"
+        statement += " AND j.status = ?"
         params.append(status)
     if trigger_type:
-        statement += " AND trigger_type = ?"
+        statement += " AND j.trigger_type = ?"
         params.append(trigger_type)
-    statement += " ORDER BY created_position"
+    statement += " ORDER BY j.created_position"
     return [journey_document(row) for row in database.query(statement, params)]
 
 
 def get_journey(
     database: Database, journey_id: str, tenant_id: str | None = None
 ) -> dict[str, Any] | None:
-    row = database.query_one("SELECT * FROM journeys WHERE id = ?", (journey_id,))
+    row = database.query_one(_JOURNEYS + "WHERE j.id = ?", (journey_id,))
     if row is None or (tenant_id is not None and row["tenant_id"] != tenant_id):
         return None
     return journey_document(row)
@@ -91,12 +104,10 @@ def get_step(database: Database, journey_id: str, step_id: str) -> dict[str, Any
 
 
 def journey_counters(database: Database, journey_id: str) -> Row | None:
-    """The enrollment counters of one journey, as the read model has them."""
+    """The enrollment counters of one journey, as the enrollments read model has them (None
+    before its first enrollment)."""
     return database.query_one(
-        "SELECT total_enrolled, total_completed, total_exited, total_failed, active_enrollments "
-        "FROM journeys WHERE id = ?",
-        (journey_id,),
-    )
+        f"SELECT {', '.join(COUNTERS)} FROM journey_stats WHERE journey_id = ?", (journey_id,))
 
 
 def journey_problems(database: Database, journey_id: str, trigger_type: str) -> list[Problem]:

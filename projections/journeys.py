@@ -1,18 +1,16 @@
-"""The journeys read model: `journeys` (list and detail, with counters) and `journey_steps`."""
+"""The journeys read model: `journeys` (list and detail) and `journey_steps`. Their
+enrollment counters are the enrollments read model's (`journey_stats`)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from domain.enrollment import Enrollment
 from domain.journey import Journey
 from domain.steps import Step, successors
 from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
-from projections.projection import Item, Projection, event_name, expand, select_in
+from projections.projection import Projection
 
 JOURNEY_COLUMNS = {
     "name": "name",
@@ -21,12 +19,6 @@ JOURNEY_COLUMNS = {
     "trigger_config": "trigger_config",
     "allow_reentry": "allow_reentry",
     "timezone": "timezone",
-}
-ENROLLMENT_COUNTERS = {
-    "Enrolled": (("total_enrolled", 1), ("active_enrollments", 1)),
-    "Completed": (("total_completed", 1), ("active_enrollments", -1)),
-    "Exited": (("total_exited", 1), ("active_enrollments", -1)),
-    "Failed": (("total_failed", 1), ("active_enrollments", -1)),
 }
 LIFECYCLE = {
     Journey.Activated: ("ACTIVE", "activated_at"),  # type: ignore[attr-defined]
@@ -38,7 +30,7 @@ LIFECYCLE = {
 
 class JourneysProjection(Projection):
     name = "journeys"
-    tables = ("journey_steps", "journeys", "journey_enrollments")
+    tables = ("journey_steps", "journeys")
     topics = frozenset(
         get_topic(getattr(Journey, n))
         for n in (
@@ -54,7 +46,7 @@ class JourneysProjection(Projection):
             "StepRemoved",
             "StepsReordered",
         )
-    ) | frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
+    )
 
     def create_statements(self, dialect: Dialect) -> list[str]:
         boolean = "BOOLEAN" if dialect == "postgres" else "INTEGER"
@@ -65,9 +57,6 @@ class JourneysProjection(Projection):
             "trigger_config TEXT NOT NULL, "
             f"allow_reentry {boolean} NOT NULL, timezone TEXT NOT NULL, created_by TEXT, "
             "steps_count INTEGER NOT NULL DEFAULT 0, "
-            "total_enrolled BIGINT NOT NULL DEFAULT 0, total_completed BIGINT NOT NULL DEFAULT 0, "
-            "total_exited BIGINT NOT NULL DEFAULT 0, total_failed BIGINT NOT NULL DEFAULT 0, "
-            "active_enrollments BIGINT NOT NULL DEFAULT 0, "
             "activated_at TEXT, paused_at TEXT, resumed_at TEXT, archived_at TEXT, "
             "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
             "version BIGINT NOT NULL, position BIGINT NOT NULL, created_position BIGINT NOT NULL)",
@@ -83,19 +72,7 @@ class JourneysProjection(Projection):
             "declared_next_step_no_id TEXT)",
             "CREATE INDEX IF NOT EXISTS journey_steps_by_journey "
             "ON journey_steps (journey_id, step_number)",
-            "CREATE TABLE IF NOT EXISTS journey_enrollments ("
-            "enrollment_id TEXT PRIMARY KEY, journey_id TEXT NOT NULL)",
         ]
-
-    def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
-        """Journey events one by one (they are few); enrollment counters summed per batch."""
-        counted = [e for e, _ in expand(i for i in items if isinstance(i[0], Enrollment.Event))
-                   if event_name(e) in ENROLLMENT_COUNTERS]
-        for event, position in items:
-            if not isinstance(event, Enrollment.Event):
-                self.apply(cursor, event, position)
-        if counted:
-            self._count(cursor, counted)
 
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
         journey_id = event.originator_id
@@ -119,29 +96,6 @@ class JourneysProjection(Projection):
         assignments = ", ".join(f"{column} = ?" for column in columns)
         cursor.execute(
             f"UPDATE journeys SET {assignments} WHERE id = ?", [*columns.values(), journey_id]
-        )
-
-    @staticmethod
-    def _count(cursor: Cursor, events: list[Any]) -> None:
-        """The journey row follows its enrollments. Only Enrolled names the journey, so the
-        enrollment-to-journey map (`journey_enrollments`) answers for the later events."""
-        journey_of = {e.originator_id: e.journey_id for e in events
-                      if event_name(e) == "Enrolled"}
-        cursor.insert_many("journey_enrollments", ("enrollment_id", "journey_id"),
-                           list(journey_of.items()))
-        unknown = {e.originator_id for e in events} - set(journey_of)
-        for row in select_in(cursor, "SELECT enrollment_id, journey_id FROM journey_enrollments "
-                             "WHERE enrollment_id IN ({marks})", unknown):
-            journey_of[row["enrollment_id"]] = row["journey_id"]
-        deltas: dict[str, Counter[str]] = defaultdict(Counter)
-        for event in events:
-            for column, delta in ENROLLMENT_COUNTERS[event_name(event)]:
-                deltas[journey_of[event.originator_id]][column] += delta
-        columns = ("total_enrolled", "total_completed", "total_exited", "total_failed",
-                   "active_enrollments")
-        cursor.executemany(
-            f"UPDATE journeys SET {', '.join(f'{c} = {c} + ?' for c in columns)} WHERE id = ?",
-            [[*(delta[c] for c in columns), journey_id] for journey_id, delta in deltas.items()],
         )
 
     @staticmethod

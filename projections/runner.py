@@ -195,9 +195,23 @@ class ProjectionRunner:
     # Schema ------------------------------------------------------------------
 
     def create_tables(self) -> None:
+        """Make the read models' tables and tracking rows, where they are missing. A read
+        model that has a table it did not have when it was applied so far (a new version
+        of Journeys added it) is dropped and replayed from the start (`decisions/0029`)."""
         with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
+            there = cursor.tables()
+            positions = {row["name"]: int(row["position"]) for row in cursor.execute(
+                "SELECT name, position FROM projection_tracking").fetchall()}
             for projection in self.projections.values():
+                missing = [t for t in projection.tables if t not in there]
+                if missing and positions.get(projection.name, 0) > 0:
+                    log.warning("read model %s has no %s: replaying it from the start",
+                                projection.name, ", ".join(missing))
+                    for table in projection.tables:
+                        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                    cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?",
+                                   (projection.name,))
                 for statement in projection.create_statements(self.database.dialect):
                     cursor.execute(statement)
                 cursor.execute(

@@ -112,7 +112,7 @@ def main() -> None:
     projections_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     written = system.runner.head() - head_before
     counters = system.services.database.query_one(
-        "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (jid,))
+        "SELECT total_enrolled, total_completed FROM journey_stats WHERE journey_id = ?", (jid,))
     if not counters or counters["total_completed"] != args.customers:
         raise SystemExit(f"engine scenario: {counters and counters['total_completed']} of "
                          f"{args.customers} enrollments completed when the ticks returned")

@@ -63,7 +63,7 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
         while time.monotonic() < deadline:
             time.sleep(1)
             row = system.services.database.query_one(
-                "SELECT total_completed FROM journeys WHERE id = ?", (jid,))
+                "SELECT total_completed FROM journey_stats WHERE journey_id = ?", (jid,))
             if row and row["total_completed"] >= waits:
                 break
     finally:

@@ -127,7 +127,7 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
             while time.monotonic() < deadline:
                 system.runner.catch_up()
                 row = system.services.database.query_one(
-                    "SELECT total_completed FROM journeys WHERE id = ?", (journey.id,))
+                    "SELECT total_completed FROM journey_stats WHERE journey_id = ?", (journey.id,))
                 if row and row["total_completed"] == customers:
                     break
                 time.sleep(0.5)
@@ -136,8 +136,8 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
 
         system.runner.catch_up()
         counters = system.services.database.query_one(
-            "SELECT total_enrolled, total_completed, active_enrollments FROM journeys "
-            "WHERE id = ?", (journey.id,))
+            "SELECT total_enrolled, total_completed, active_enrollments FROM journey_stats "
+            "WHERE journey_id = ?", (journey.id,))
         assert counters == {"total_enrolled": customers, "total_completed": customers,
                             "active_enrollments": 0}
         completions = Counter(
@@ -187,7 +187,7 @@ def test_a_scheduler_beside_a_projections_process_keeps_no_read_models_itself(
         row = None
         while time.monotonic() < deadline:
             row = system.services.database.query_one(
-                "SELECT total_completed FROM journeys WHERE id = ?", (journey.id,))
+                "SELECT total_completed FROM journey_stats WHERE journey_id = ?", (journey.id,))
             if row and row["total_completed"] == 20:
                 break
             time.sleep(0.2)

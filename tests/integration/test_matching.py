@@ -27,7 +27,7 @@ def test_triggers_recorded_while_no_runner_was_following_still_enroll(
 
     assert totals.matched == 3
     row = system.services.database.query_one(
-        "SELECT total_enrolled, total_completed FROM journeys WHERE id = ?", (journey.id,))
+        "SELECT total_enrolled, total_completed FROM journey_stats WHERE journey_id = ?", (journey.id,))
     assert row == {"total_enrolled": 3, "total_completed": 3}
 
 

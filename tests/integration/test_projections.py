@@ -184,6 +184,37 @@ def test_a_rebuild_recreates_tables_from_their_current_definition(
     assert len(services.database.query("SELECT * FROM journeys")) == 2
 
 
+def test_a_read_model_missing_a_table_is_replayed_from_the_start(
+    system: System, clock: Clock, database_url: str
+) -> None:
+    """decisions/0029: a database whose enrollments read model was applied before it had
+    `journey_stats` (the counters were the journeys read model's) gets its counters when
+    a process of the new version starts; the other read models keep their positions."""
+    app, runner = system.services.app, system.runner
+    jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
+    app.add_step(jid, "WAIT", "nap", {"duration": "1 day"})
+    app.add_step(jid, "END", "done")
+    app.activate(jid)
+    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(7)])
+    system.scheduler.tick(clock.now)
+    runner.catch_up()
+    enrollments = system.services.database.query("SELECT * FROM enrollments ORDER BY id")
+    with system.services.database.transaction() as cursor:
+        cursor.execute("DROP TABLE journey_stats")
+    positions = runner.positions()
+
+    again = build_system(database_url, clock=clock)
+    try:
+        assert again.runner.positions() == {**positions, "enrollments": 0}
+        again.runner.catch_up()
+        database = again.services.database
+        assert database.query("SELECT * FROM enrollments ORDER BY id") == enrollments
+        assert database.query("SELECT total_enrolled, active_enrollments FROM journey_stats") \
+            == [{"total_enrolled": 7, "active_enrollments": 7}]
+    finally:
+        again.services.app.close()
+
+
 @pytest.fixture
 def writer(services: Services, clock: Clock, database_url: str) -> Iterator[Services]:
     """PostgreSQL: a second process's services on the same database (SQLite has no NOTIFY;
@@ -652,7 +683,7 @@ def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
 ENROLLMENT_TABLES = {"enrollments": "id", "enrollment_steps": "enrollment_id, seq",
                      "step_stats": "journey_id, step_id",
                      "step_variant_stats": "journey_id, step_id, variant",
-                     "due_work": "enrollment_id"}
+                     "journey_stats": "journey_id", "due_work": "enrollment_id"}
 
 
 def test_enrollments_replayed_aggregate_by_aggregate_equal_the_log_applied_in_order(
@@ -713,6 +744,9 @@ def test_enrollments_replayed_aggregate_by_aggregate_equal_the_log_applied_in_or
     assert {r["status"] for r in in_order["enrollments"]} == {"COMPLETED", "EXITED", "ACTIVE"}
     assert len(in_order["step_variant_stats"]) == 2
     assert len(in_order["due_work"]) == 19  # the later 20 wait, but for c40
+    assert in_order["journey_stats"] == [{
+        "journey_id": jid, "total_enrolled": 50, "total_completed": 29, "total_exited": 2,
+        "total_failed": 0, "active_enrollments": 19}]
 
 
 def test_a_postgresql_rebuild_gives_the_projections_of_one_aggregate_to_one_worker(

@@ -30,7 +30,7 @@ def _journey(system: System, customers: int) -> str:
 
 def _counters(system: System, jid: str) -> dict[str, object] | None:
     return system.services.database.query_one(
-        "SELECT total_enrolled, total_completed, active_enrollments FROM journeys WHERE id = ?",
+        "SELECT total_enrolled, total_completed, active_enrollments FROM journey_stats WHERE journey_id = ?",
         (jid,))
 
 
