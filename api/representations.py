@@ -6,7 +6,8 @@ from typing import Any
 
 from domain.journey import Journey
 from projections.database import Row, iso, to_json
-from projections.journey_queries import COUNTERS, journey_document, step_document
+from projections.enrollments import JOURNEY_STAT_COLUMNS
+from projections.journey_queries import journey_document, step_document
 from projections.journeys import step_row
 
 
@@ -30,7 +31,7 @@ def journey_from_aggregate(journey: Journey, counters: Row | None = None) -> dic
         "created_at": iso(journey.created_at),
         "updated_at": iso(journey.updated_at),
     }
-    row.update({name: int((counters or {}).get(name) or 0) for name in COUNTERS})
+    row.update({name: int((counters or {}).get(name) or 0) for name in JOURNEY_STAT_COLUMNS})
     return journey_document(row)
 
 

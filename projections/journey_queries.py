@@ -7,10 +7,9 @@ from typing import Any
 from domain.errors import Problem
 from domain.graph import graph_problems
 from projections.database import Database, Row, from_json
+from projections.enrollments import JOURNEY_STAT_COLUMNS as COUNTERS
 from projections.journeys import load_steps
 
-COUNTERS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
-            "active_enrollments")
 # A journey with its enrollment counters, which the enrollments read model keeps. The
 # journey's columns are named: a database made before the counters moved (`decisions/0029`)
 # may still have columns of those names in `journeys`.
