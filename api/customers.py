@@ -8,8 +8,9 @@ from spectree import Response
 from api import schemas
 from api.context import Services
 from api.openapi import errors, spec
-from domain.enrolling import IncomingEvent
+from api.representations import customer_document
 from domain.errors import NotFound
+from domain.triggers import IncomingEvent
 from projections.customers import get_customer
 
 
@@ -32,7 +33,8 @@ class CustomerItem:
         )
         self.services.settle(position)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
-        resp.media = get_customer(self.services.database, body.tenantId, customer_id)
+        row = get_customer(self.services.database, body.tenantId, customer_id)
+        resp.media = row and customer_document(row)
 
     @spec.validate(
         query=schemas.CustomerQuery,
@@ -42,10 +44,10 @@ class CustomerItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
         """A tenant's customer profile."""
         query: schemas.CustomerQuery = req.context.query
-        document = get_customer(self.services.database, query.tenantId, customer_id)
-        if document is None:
+        row = get_customer(self.services.database, query.tenantId, customer_id)
+        if row is None:
             raise NotFound(f"customer {customer_id} not found")
-        resp.media = document
+        resp.media = customer_document(row)
 
 
 def _check_customer_id(customer_id: str) -> None:
@@ -91,6 +93,6 @@ class Events:
         self._ingest(resp, body.events)
 
     def _ingest(self, resp: falcon.Response, events: list[schemas.TriggerEventIn]) -> None:
-        result = self.services.app.ingest([_incoming(e) for e in events])
+        result = self.services.triggers.ingest([_incoming(e) for e in events])
         resp.status = falcon.HTTP_202
         resp.media = {"accepted": result.accepted, "duplicates": result.duplicates}

@@ -9,17 +9,24 @@ from api import schemas
 from api.context import Services
 from api.journeys import tenant_of
 from api.openapi import errors, spec
-from domain.enrolling import ManualEnrollment
+from api.representations import (
+    COUNTER_FIELDS,
+    enrolled_document,
+    enrollment_document,
+    enrollment_item,
+    step_stats_item,
+)
 from domain.errors import NotFound
+from domain.manual_enrollment import ManualEnrollment
 from projections import enrollment_queries, journey_queries
-from projections.database import iso
+from storage.database import Row
 
 
 class EnrollmentCollection:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _journey(self, req: falcon.Request, journey_id: str) -> dict[str, object]:
+    def _journey(self, req: falcon.Request, journey_id: str) -> Row:
         journey = journey_queries.get_journey(self.services.database, journey_id, tenant_of(req))
         if journey is None:
             raise NotFound(f"journey {journey_id} not found")
@@ -34,9 +41,10 @@ class EnrollmentCollection:
         """A page of the journey's enrollments, oldest first (enrolledAt, then id)."""
         query: schemas.ListEnrollmentsQuery = req.context.query
         self._journey(req, journey_id)
-        resp.media = enrollment_queries.list_enrollments(
-            self.services.database, journey_id, query.status, query.skip, query.take
-        )
+        rows, total = enrollment_queries.list_enrollments(
+            self.services.database, journey_id, query.status, query.skip, query.take)
+        resp.media = {"data": [enrollment_item(row) for row in rows],
+                      "meta": {"total": total, "skip": query.skip, "take": query.take}}
 
     @spec.validate(
         json=schemas.Enroll,
@@ -47,20 +55,11 @@ class EnrollmentCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Enroll a customer by hand (created if unknown; trigger conditions do not apply)."""
         body: schemas.Enroll = req.context.json
-        enrollment, journey, position = self.services.enroll(
-            ManualEnrollment(journey_id, body.customerId, tenant_of(req)))
-        self.services.settle(position)
-        numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
+        enrolled = self.services.enroll(ManualEnrollment(journey_id, body.customerId, tenant_of(req)))
+        self.services.settle(enrolled.position)
         resp.status = falcon.HTTP_201
-        resp.location = f"/journeys/{journey_id}/enrollments/{enrollment.id}"
-        resp.media = {
-            "id": enrollment.id,
-            "journeyId": journey_id,
-            "customerId": enrollment.customer_id,
-            "status": enrollment.status,
-            "currentStepNumber": numbers.get(enrollment.current_step_id or ""),
-            "enrolledAt": iso(enrollment.enrolled_at),
-        }
+        resp.location = f"/journeys/{journey_id}/enrollments/{enrolled.enrollment.id}"
+        resp.media = enrolled_document(journey_id, enrolled)
 
 
 class EnrollmentItem:
@@ -78,11 +77,11 @@ class EnrollmentItem:
                key: str) -> None:
         """One enrollment with every step it entered and what each decided."""
         database = self.services.database
-        document = (journey_queries.get_journey(database, journey_id, tenant_of(req))
-                    and enrollment_queries.get_enrollment(database, journey_id, key))
-        if not document:
+        row = (journey_queries.get_journey(database, journey_id, tenant_of(req))
+               and enrollment_queries.get_enrollment(database, journey_id, key))
+        if not row:
             raise NotFound(f"enrollment {key} not found in journey {journey_id}")
-        resp.media = document
+        resp.media = enrollment_document(row)
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -92,7 +91,7 @@ class EnrollmentItem:
     def on_delete(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
                   key: str) -> None:
         """Exit the customer `key`'s ACTIVE enrollment (reason MANUAL)."""
-        position = self.services.app.exit_customer(journey_id, key, tenant_of(req))
+        position = self.services.exits.exit_customer(journey_id, key, tenant_of(req))
         self.services.settle(position)
         resp.status = falcon.HTTP_204
 
@@ -114,8 +113,6 @@ class JourneyStats:
             raise NotFound(f"journey {journey_id} not found")
         resp.media = {
             "journeyId": journey_id,
-            "totals": {key: journey[key] for key in ("totalEnrolled", "totalCompleted",
-                                                     "totalExited", "totalFailed",
-                                                     "activeEnrollments")},
-            "steps": enrollment_queries.journey_stats(database, journey_id),
+            "totals": {api: int(journey[name]) for api, name in COUNTER_FIELDS},
+            "steps": [step_stats_item(row) for row in enrollment_queries.step_stats(database, journey_id)],
         }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import falcon
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
 from domain.errors import Conflict, Invalid, JourneysError, NotFound, Problem
 
@@ -39,6 +41,20 @@ class ApiError(falcon.HTTPError):
         return document
 
 
+_HEAD = re.compile(r"^[a-z][a-z0-9_]*")
+
+
+def contract_field(field: str) -> str:
+    """A domain problem's field as the contract names it: the path's first part, a domain
+    attribute, in camelCase (`trigger_config.conditions[0]` ->
+    `triggerConfig.conditions[0]`); what follows is the client's own keys."""
+    return _HEAD.sub(lambda head: to_camel(head.group(0)), field, count=1)
+
+
+def _contract(problems: list[Problem]) -> list[Problem]:
+    return [Problem(contract_field(p.field), p.message) for p in problems]
+
+
 def validation_error(error: ValidationError, where: str = "body") -> ApiError:
     problems = []
     for item in error.errors():
@@ -56,13 +72,14 @@ def validation_error(error: ValidationError, where: str = "body") -> ApiError:
 
 
 def _domain_error(req: falcon.Request, resp: falcon.Response, error: JourneysError, _: Any) -> None:
+    problems = _contract(error.problems)
     if isinstance(error, NotFound):
         raise ApiError(falcon.HTTP_404, error.code, error.message)
     if isinstance(error, Conflict):
-        raise ApiError(falcon.HTTP_409, error.code, error.message, error.problems or None)
+        raise ApiError(falcon.HTTP_409, error.code, error.message, problems or None)
     if isinstance(error, Invalid):
-        raise ApiError(falcon.HTTP_422, error.code, error.message, error.problems)
-    raise ApiError(falcon.HTTP_400, error.code, error.message, error.problems or None)
+        raise ApiError(falcon.HTTP_422, error.code, error.message, problems)
+    raise ApiError(falcon.HTTP_400, error.code, error.message, problems or None)
 
 
 def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, _: Any) -> None:

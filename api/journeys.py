@@ -8,22 +8,23 @@ import falcon
 from spectree import Response
 
 from api import schemas
+from api.changes import changes_of
 from api.context import Services
 from api.errors import ApiError
 from api.openapi import errors, spec
-from api.representations import journey_from_aggregate
+from api.representations import (
+    NO_ENROLLMENTS,
+    enrollment_item,
+    instant,
+    journey_document,
+    steps_document,
+)
+from domain.application import Outcome
 from domain.errors import NotFound, Problem
+from domain.journey import Journey
 from projections import enrollment_queries, journey_queries
 
 INCLUDES = frozenset({"steps", "enrollments"})
-UPDATE_FIELDS = {
-    "name": "name",
-    "description": "description",
-    "triggerType": "trigger_type",
-    "triggerConfig": "trigger_config",
-    "allowReentry": "allow_reentry",
-    "timezone": "timezone",
-}
 NOT_NULL = frozenset({"name", "triggerType", "triggerConfig", "allowReentry", "timezone"})
 
 
@@ -44,11 +45,9 @@ class JourneyCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List a tenant's journeys."""
         query: schemas.ListJourneysQuery = req.context.query
-        resp.media = {
-            "data": journey_queries.list_journeys(
-                self.services.database, query.tenantId, query.status, query.triggerType
-            )
-        }
+        rows = journey_queries.list_journeys(
+            self.services.database, query.tenantId, query.status, query.triggerType)
+        resp.media = {"data": [journey_document(row) for row in rows]}
 
     @spec.validate(
         json=schemas.CreateJourney,
@@ -71,7 +70,7 @@ class JourneyCollection:
         self.services.settle(outcome.position)
         resp.status = falcon.HTTP_201
         resp.location = f"/journeys/{outcome.journey.id}"
-        resp.media = journey_from_aggregate(outcome.journey)
+        resp.media = journey_document(outcome.journey, NO_ENROLLMENTS)
 
 
 class JourneyItem:
@@ -95,16 +94,15 @@ class JourneyItem:
                 [Problem("include", f"allowed: {', '.join(sorted(INCLUDES))}")],
             )
         database = self.services.database
-        document: dict[str, Any] | None = journey_queries.get_journey(
-            database, journey_id, query.tenantId
-        )
-        if document is None:
+        row = journey_queries.get_journey(database, journey_id, query.tenantId)
+        if row is None:
             raise NotFound(f"journey {journey_id} not found")
+        document: dict[str, Any] = journey_document(row)
         if "steps" in includes:
-            document["steps"] = journey_queries.journey_steps(database, journey_id)
+            document["steps"] = steps_document(journey_queries.journey_steps(database, journey_id))
         if "enrollments" in includes:
-            page = enrollment_queries.list_enrollments(database, journey_id, None, 0, 25)
-            document["enrollments"] = page["data"]
+            rows, _ = enrollment_queries.list_enrollments(database, journey_id, None, 0, 25)
+            document["enrollments"] = [enrollment_item(row) for row in rows]
         resp.media = document
 
     @spec.validate(
@@ -115,22 +113,11 @@ class JourneyItem:
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Edit a journey: every field in DRAFT, name and description once live."""
-        body: schemas.UpdateJourney = req.context.json
-        present = body.model_fields_set
-        nulls = sorted(f for f in present & NOT_NULL if getattr(body, f) is None)
-        if not present or nulls:
-            raise ApiError(
-                falcon.HTTP_422,
-                "VALIDATION_FAILED",
-                "nothing to change" if not present else "these fields cannot be null",
-                [Problem(f, "may not be null") for f in nulls] or [Problem("body", "empty")],
-            )
-        changes = {UPDATE_FIELDS[f]: getattr(body, f) for f in present}
-        if "trigger_config" in changes:
-            changes["trigger_config"] = body.triggerConfig.model_dump()  # type: ignore[union-attr]
+        changes = changes_of(req.context.json, NOT_NULL)
         outcome = self.services.app.update_journey(journey_id, changes, tenant_of(req))
         self.services.settle(outcome.position)
-        resp.media = journey_from_aggregate(outcome.journey, self._counters(journey_id))
+        resp.media = journey_document(
+            outcome.journey, journey_queries.journey_counters(self.services.database, journey_id))
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -142,9 +129,6 @@ class JourneyItem:
         outcome = self.services.app.delete_journey(journey_id, tenant_of(req))
         self.services.settle(outcome.position)
         resp.status = falcon.HTTP_204
-
-    def _counters(self, journey_id: str) -> dict[str, Any] | None:
-        return journey_queries.journey_counters(self.services.database, journey_id)
 
 
 class JourneyLifecycle:
@@ -162,7 +146,7 @@ class JourneyLifecycle:
         """Activate a DRAFT journey whose step graph is valid (409 lists every problem)."""
         journey = self._settled(self.services.app.activate(journey_id, tenant_of(req)))
         resp.media = {"id": journey.id, "status": journey.status,
-                      "activatedAt": journey_from_aggregate(journey)["activatedAt"]}
+                      "activatedAt": instant(journey.activated_at)}
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -172,10 +156,10 @@ class JourneyLifecycle:
     def on_post_pause(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Pause: no new enrollments, due steps are held."""
         journey = self._settled(self.services.app.pause(journey_id, tenant_of(req)))
-        document = self._document(journey)
+        counters = journey_queries.journey_counters(self.services.database, journey.id)
         resp.media = {"id": journey.id, "status": journey.status,
-                      "pausedAt": document["pausedAt"],
-                      "activeEnrollments": document["activeEnrollments"]}
+                      "pausedAt": instant(journey.paused_at),
+                      "activeEnrollments": counters["active_enrollments"]}
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -186,7 +170,7 @@ class JourneyLifecycle:
         """Resume a PAUSED journey; held steps run at once."""
         journey = self._settled(self.services.app.resume(journey_id, tenant_of(req)))
         resp.media = {"id": journey.id, "status": journey.status,
-                      "resumedAt": journey_from_aggregate(journey)["resumedAt"]}
+                      "resumedAt": instant(journey.resumed_at)}
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -195,16 +179,10 @@ class JourneyLifecycle:
     )
     def on_post_archive(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Archive: terminal; active enrollments exit."""
-        outcome = self.services.app.archive(journey_id, tenant_of(req))
-        journey = self._settled(outcome)
+        journey, exited = self.services.archive(journey_id, tenant_of(req))
         resp.media = {"id": journey.id, "status": journey.status,
-                      "archivedAt": journey_from_aggregate(journey)["archivedAt"],
-                      "exitedEnrollments": int(outcome.detail or 0)}
+                      "archivedAt": instant(journey.archived_at), "exitedEnrollments": exited}
 
-    def _settled(self, outcome: Any) -> Any:
+    def _settled(self, outcome: Outcome) -> Journey:
         self.services.settle(outcome.position)
         return outcome.journey
-
-    def _document(self, journey: Any) -> dict[str, Any]:
-        counters = journey_queries.journey_counters(self.services.database, journey.id)
-        return journey_from_aggregate(journey, counters)

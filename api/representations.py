@@ -1,44 +1,145 @@
-"""Command responses, rendered from the write side in the same shapes as the read models."""
+"""What the API answers, in the contract's names. A journey is rendered from the aggregate
+a command answers with or from a read model's row, which name their values alike."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
 from typing import Any
 
+from domain.calendar import api_instant
 from domain.journey import Journey
-from projections.database import Row, iso, to_json
-from projections.enrollments import JOURNEY_STAT_COLUMNS
-from projections.journey_queries import journey_document, step_document
-from projections.journeys import step_row
+from domain.manual_enrollment import Enrolled
+from domain.steps import Step, effective_successors
+from storage.database import Row
+
+JOURNEY_FIELDS = (
+    ("id", "id"), ("tenantId", "tenant_id"), ("name", "name"), ("description", "description"),
+    ("status", "status"), ("triggerType", "trigger_type"), ("triggerConfig", "trigger_config"),
+    ("allowReentry", "allow_reentry"), ("timezone", "timezone"), ("stepsCount", "steps_count"),
+    ("createdBy", "created_by"),
+)
+COUNTER_FIELDS = (
+    ("totalEnrolled", "total_enrolled"), ("totalCompleted", "total_completed"),
+    ("totalExited", "total_exited"), ("totalFailed", "total_failed"),
+    ("activeEnrollments", "active_enrollments"),
+)
+NO_ENROLLMENTS = {name: 0 for _, name in COUNTER_FIELDS}  # a new journey's counters
+JOURNEY_INSTANTS = (
+    ("activatedAt", "activated_at"), ("pausedAt", "paused_at"), ("resumedAt", "resumed_at"),
+    ("archivedAt", "archived_at"), ("createdAt", "created_at"), ("updatedAt", "updated_at"),
+)
 
 
-def journey_from_aggregate(journey: Journey, counters: Row | None = None) -> dict[str, Any]:
-    row: Row = {
-        "id": journey.id,
-        "tenant_id": journey.tenant_id,
-        "name": journey.name,
-        "description": journey.description,
-        "status": journey.status,
-        "trigger_type": journey.trigger_type,
-        "trigger_config": to_json(journey.trigger_config),
-        "allow_reentry": journey.allow_reentry,
-        "timezone": journey.timezone,
-        "steps_count": len(journey.steps),
-        "activated_at": iso(journey.activated_at),
-        "paused_at": iso(journey.paused_at),
-        "resumed_at": iso(journey.resumed_at),
-        "archived_at": iso(journey.archived_at),
-        "created_by": journey.created_by,
-        "created_at": iso(journey.created_at),
-        "updated_at": iso(journey.updated_at),
+def instant(value: datetime | str | None) -> str | None:
+    """An instant as the API shows it; a read model stores it so already."""
+    return api_instant(value) if isinstance(value, datetime) else value
+
+
+def journey_document(journey: Journey | Row, counters: Row | None = None) -> dict[str, Any]:
+    """`journey`: the aggregate, its enrollment counters given apart, or a row of
+    `journey_queries`, its counters in it."""
+    get = journey.__getitem__ if isinstance(journey, dict) else partial(getattr, journey)
+    counted = counters.__getitem__ if counters is not None else get
+    return {**{api: get(name) for api, name in JOURNEY_FIELDS},
+            **{api: int(counted(name) or 0) for api, name in COUNTER_FIELDS},
+            **{api: instant(get(name)) for api, name in JOURNEY_INSTANTS}}
+
+
+def step_document(steps: list[Step], index: int) -> dict[str, Any]:
+    """steps[index] with its number and its effective successors."""
+    step = steps[index]
+    following, yes, no = effective_successors(steps, index)
+    document = {"id": step.id, "stepNumber": index + 1, "type": step.type, "name": step.name,
+                "config": step.config, "nextStepId": following}
+    if step.type == "CONDITION":
+        document.update(nextStepYesId=yes, nextStepNoId=no)
+    return document
+
+
+def steps_document(steps: list[Step]) -> list[dict[str, Any]]:
+    return [step_document(steps, index) for index in range(len(steps))]
+
+
+def enrolled_document(journey_id: str, enrolled: Enrolled) -> dict[str, Any]:
+    enrollment = enrolled.enrollment
+    return {"id": enrollment.id, "journeyId": journey_id, "customerId": enrollment.customer_id,
+            "status": enrollment.status, "currentStepNumber": enrolled.step_number,
+            "enrolledAt": instant(enrollment.enrolled_at)}
+
+
+def enrollment_item(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "customerId": row["customer_id"],
+        "customerName": row["customer_name"],
+        "customerEmail": row["customer_email"],
+        "status": row["status"],
+        "currentStepNumber": row["current_step_number"],
+        "currentStepName": row["current_step_name"],
+        "waitingUntil": row["waiting_until"],
+        "enrolledAt": row["enrolled_at"],
     }
-    row.update({name: int((counters or {}).get(name) or 0) for name in JOURNEY_STAT_COLUMNS})
-    return journey_document(row)
 
 
-def step_from_aggregate(journey: Journey, step_id: str) -> dict[str, Any]:
-    index = [s.id for s in journey.steps].index(step_id)
-    return step_document(step_row(journey.id, journey.steps, index))
+def enrollment_document(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "journeyId": row["journey_id"],
+        "customerId": row["customer_id"],
+        "status": row["status"],
+        "currentStepNumber": row["current_step_number"],
+        "waitingUntil": row["waiting_until"],
+        "enrolledAt": row["enrolled_at"],
+        "endedAt": row["ended_at"],
+        "reason": row["reason"],
+        "source": row["source"],
+        "steps": [history_item(step) for step in row["steps"]],
+    }
 
 
-def steps_from_aggregate(journey: Journey) -> list[dict[str, Any]]:
-    return [step_from_aggregate(journey, step.id) for step in journey.steps]
+HISTORY_DECISIONS = ("branch", "variant", "messageId", "waitingUntil")
+
+
+def history_item(row: Row) -> dict[str, Any]:
+    outcome = row["outcome"]
+    item: dict[str, Any] = {
+        "stepId": row["step_id"],
+        "stepName": row["step_name"],
+        "stepNumber": row["step_number"],
+        "status": row["status"],
+        "startedAt": row["started_at"],
+    }
+    if row["completed_at"]:
+        item["completedAt"] = row["completed_at"]
+    item.update((key, outcome[key]) for key in HISTORY_DECISIONS if key in outcome)
+    item["outcome"] = outcome
+    return item
+
+
+def step_stats_item(row: Row) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "stepId": row["id"], "stepNumber": row["step_number"], "name": row["name"],
+        "type": row["type"], **{key: int(row[key]) for key in ("entered", "completed", "failed",
+                                                              "waiting")}}
+    if row["type"] == "CONDITION":
+        item["branches"] = {"yes": int(row["branch_yes"]), "no": int(row["branch_no"])}
+    if row["type"] == "SPLIT":
+        item["variants"] = [
+            {"variant": index, "percentage": split.get("percentage"),
+             "entered": row["variants"].get(index, 0)}
+            for index, split in enumerate(row["config"].get("splits") or [])
+        ]
+    return item
+
+
+def customer_document(row: Row) -> dict[str, Any]:
+    return {
+        "customerId": row["customer_id"],
+        "tenantId": row["tenant_id"],
+        "name": row["name"],
+        "email": row["email"],
+        "attributes": row["attributes"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }

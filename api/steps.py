@@ -6,19 +6,21 @@ import falcon
 from spectree import Response
 
 from api import schemas
+from api.changes import changes_of
 from api.context import Services
-from api.errors import ApiError
 from api.journeys import tenant_of
 from api.openapi import errors, spec
-from api.representations import step_from_aggregate, steps_from_aggregate
-from domain.errors import NotFound, Problem
+from api.representations import step_document, steps_document
+from domain.errors import NotFound
+from domain.journey import Journey
+from domain.steps import Step
 from projections import journey_queries
 
-SUCCESSORS = {
-    "nextStepId": "next_step_id",
-    "nextStepYesId": "next_step_yes_id",
-    "nextStepNoId": "next_step_no_id",
-}
+NOT_NULL = frozenset({"name", "config"})
+
+
+def _step_document(journey: Journey, step_id: str) -> dict[str, object]:
+    return step_document(journey.steps, [step.id for step in journey.steps].index(step_id))
 
 
 class StepCollection:
@@ -35,7 +37,7 @@ class StepCollection:
         database = self.services.database
         if journey_queries.get_journey(database, journey_id, tenant_of(req)) is None:
             raise NotFound(f"journey {journey_id} not found")
-        resp.media = {"data": journey_queries.journey_steps(database, journey_id)}
+        resp.media = {"data": steps_document(journey_queries.journey_steps(database, journey_id))}
 
     @spec.validate(
         json=schemas.AddStep,
@@ -51,14 +53,15 @@ class StepCollection:
             step_type=body.type,
             name=body.name,
             config=body.config,
-            successors={SUCCESSORS[k]: getattr(body, k) for k in SUCCESSORS},
+            successors={"next_step_id": body.nextStepId, "next_step_yes_id": body.nextStepYesId,
+                        "next_step_no_id": body.nextStepNoId},
             after_step_id=body.afterStepId,
             tenant_id=tenant_of(req),
         )
         self.services.settle(outcome.position)
         resp.status = falcon.HTTP_201
         resp.location = f"/journeys/{journey_id}/steps/{outcome.detail.id}"
-        resp.media = step_from_aggregate(outcome.journey, outcome.detail.id)
+        resp.media = _step_document(outcome.journey, outcome.detail.id)
 
     @spec.validate(
         json=schemas.ReorderSteps,
@@ -71,7 +74,7 @@ class StepCollection:
         body: schemas.ReorderSteps = req.context.json
         outcome = self.services.app.reorder_steps(journey_id, body.stepIds, tenant_of(req))
         self.services.settle(outcome.position)
-        resp.media = {"data": steps_from_aggregate(outcome.journey)}
+        resp.media = {"data": steps_document(outcome.journey.steps)}
 
 
 class StepValidation:
@@ -91,7 +94,7 @@ class StepValidation:
         journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
         if journey is None:
             raise NotFound(f"journey {journey_id} not found")
-        problems = journey_queries.journey_problems(database, journey_id, journey["triggerType"])
+        problems = journey_queries.journey_problems(database, journey_id, journey["trigger_type"])
         resp.media = {
             "valid": not problems,
             "errors": [{"field": p.field, "message": p.message} for p in problems],
@@ -113,10 +116,11 @@ class StepItem:
         """One step."""
         database = self.services.database
         journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
-        step = journey and journey_queries.get_step(database, journey_id, step_id)
-        if not step:
+        steps: list[Step] = journey_queries.journey_steps(database, journey_id) if journey else []
+        numbers = [step.id for step in steps]
+        if step_id not in numbers:
             raise NotFound(f"step {step_id} not found in journey {journey_id}")
-        resp.media = step
+        resp.media = step_document(steps, numbers.index(step_id))
 
     @spec.validate(
         json=schemas.UpdateStep,
@@ -128,20 +132,10 @@ class StepItem:
         self, req: falcon.Request, resp: falcon.Response, journey_id: str, step_id: str
     ) -> None:
         """Edit a step: anything in DRAFT, only content (name, templateId) once live."""
-        body: schemas.UpdateStep = req.context.json
-        present = body.model_fields_set
-        nulls = sorted(f for f in present & {"name", "config"} if getattr(body, f) is None)
-        if not present or nulls:
-            raise ApiError(
-                falcon.HTTP_422,
-                "VALIDATION_FAILED",
-                "nothing to change" if not present else "these fields cannot be null",
-                [Problem(f, "may not be null") for f in nulls] or [Problem("body", "empty")],
-            )
-        changes = {SUCCESSORS.get(f, f): getattr(body, f) for f in present}
+        changes = changes_of(req.context.json, NOT_NULL)
         outcome = self.services.app.update_step(journey_id, step_id, changes, tenant_of(req))
         self.services.settle(outcome.position)
-        resp.media = step_from_aggregate(outcome.journey, step_id)
+        resp.media = _step_document(outcome.journey, step_id)
 
     @spec.validate(
         query=schemas.TenantQuery,

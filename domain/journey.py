@@ -12,25 +12,16 @@ from domain.aggregate import StrAggregate
 from domain.conditions import rule_problems
 from domain.errors import Conflict, Invalid, NotFound, Problem
 from domain.graph import graph_problems
-from domain.steps import STEP_TYPES, Step, allowed_successor_fields, content_problems
+from domain.steps import (
+    STEP_TYPES,
+    SUCCESSOR_FIELDS,
+    Step,
+    allowed_successor_fields,
+    content_problems,
+)
 
 DRAFT, ACTIVE, PAUSED, ARCHIVED = "DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"
-DETAIL_FIELDS = {
-    "name": "name",
-    "description": "description",
-    "trigger_type": "triggerType",
-    "trigger_config": "triggerConfig",
-    "allow_reentry": "allowReentry",
-    "timezone": "timezone",
-}
 LIVE_EDITABLE = frozenset({"name", "description"})
-STEP_FIELDS = {
-    "name": "name",
-    "config": "config",
-    "next_step_id": "nextStepId",
-    "next_step_yes_id": "nextStepYesId",
-    "next_step_no_id": "nextStepNoId",
-}
 
 
 def check_details(details: dict[str, Any]) -> None:
@@ -44,15 +35,15 @@ def check_details(details: dict[str, Any]) -> None:
     if "trigger_config" in details:
         config = details["trigger_config"]
         if not isinstance(config, dict):
-            problems.append(Problem("triggerConfig", "must be an object"))
+            problems.append(Problem("trigger_config", "must be an object"))
         else:
             unknown = set(config) - {"conditions"}
             if unknown:
                 problems.append(
-                    Problem("triggerConfig", f"unknown keys: {', '.join(sorted(unknown))}")
+                    Problem("trigger_config", f"unknown keys: {', '.join(sorted(unknown))}")
                 )
             problems.extend(
-                rule_problems(config.get("conditions", []), "triggerConfig.conditions")
+                rule_problems(config.get("conditions", []), "trigger_config.conditions")
             )
     if problems:
         raise Invalid("invalid journey details", problems)
@@ -93,6 +84,10 @@ class Journey(StrAggregate):
         self.resumed_at: datetime | None = None
         self.archived_at: datetime | None = None
 
+    @property
+    def steps_count(self) -> int:
+        return len(self.steps)
+
     # Details -----------------------------------------------------------------
 
     def update_details(self, changes: dict[str, Any], at: datetime) -> None:
@@ -102,7 +97,7 @@ class Journey(StrAggregate):
             if locked:
                 raise Conflict(
                     f"a journey in {self.status} can only change name and description",
-                    [Problem(DETAIL_FIELDS[f], f"not editable while {self.status}") for f in locked],
+                    [Problem(f, f"not editable while {self.status}") for f in locked],
                     code="FIELD_NOT_EDITABLE",
                 )
         check_details(changes)
@@ -186,7 +181,7 @@ class Journey(StrAggregate):
             raise Invalid("unknown step type", [Problem("type", f"must be one of {STEP_TYPES}")])
         position = len(self.steps)
         if after_step_id is not None:
-            position = self._index_of(after_step_id, "afterStepId") + 1
+            position = self._index_of(after_step_id, "after_step_id") + 1
         self._check_successors(step, own_id=None)
         self._step_added(step.as_dict(), position, at)
 
@@ -204,7 +199,7 @@ class Journey(StrAggregate):
                 raise Conflict(
                     f"a journey in {self.status} allows only content edits "
                     "(a step's name, a SEND's templateId)",
-                    [Problem(STEP_FIELDS[f], "changes the journey's shape") for f in structural],
+                    [Problem(f, "changes the journey's shape") for f in structural],
                     code="STRUCTURE_LOCKED",
                 )
         updated = current.with_changes(changes)
@@ -229,7 +224,7 @@ class Journey(StrAggregate):
 
     @event("StepUpdated")
     def _step_updated(self, step_id: str, changes: dict[str, Any], at: datetime) -> None:
-        index = self._index_of(step_id, "stepId")
+        index = self._index_of(step_id, "step_id")
         self.steps[index] = self.steps[index].with_changes(changes)
         self.updated_at = at
 
@@ -247,7 +242,7 @@ class Journey(StrAggregate):
 
     @event("StepRemoved")
     def _step_removed(self, step_id: str, at: datetime) -> None:
-        del self.steps[self._index_of(step_id, "stepId")]
+        del self.steps[self._index_of(step_id, "step_id")]
         self.updated_at = at
 
     def reorder_steps(self, step_ids: list[str], at: datetime) -> None:
@@ -256,7 +251,7 @@ class Journey(StrAggregate):
         if len(step_ids) != len(set(step_ids)) or sorted(step_ids) != sorted(current):
             raise Invalid(
                 "stepIds must list each of the journey's steps exactly once",
-                [Problem("stepIds", f"expected a permutation of {current}")],
+                [Problem("step_ids", f"expected a permutation of {current}")],
             )
         self._steps_reordered(step_ids, at)
 
@@ -278,14 +273,14 @@ class Journey(StrAggregate):
         problems: list[Problem] = []
         allowed = allowed_successor_fields(step.type)
         ids = {s.id for s in self.steps} | ({own_id} if own_id else set())
-        for field, name in list(STEP_FIELDS.items())[2:]:
+        for field in SUCCESSOR_FIELDS:
             target = getattr(step, field)
             if target is None:
                 continue
             if field not in allowed:
-                problems.append(Problem(name, f"a {step.type} step cannot have {name}"))
+                problems.append(Problem(field, f"a {step.type} step has no such successor"))
             elif target not in ids:
-                problems.append(Problem(name, f"{target} is not a step of this journey"))
+                problems.append(Problem(field, f"{target} is not a step of this journey"))
         if step.type == "SPLIT":
             for index, split in enumerate(step.config.get("splits") or []):
                 target = split.get("nextStepId") if isinstance(split, dict) else None

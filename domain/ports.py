@@ -1,18 +1,23 @@
-"""What the commands need to know from the read side, as small injected lookups."""
+"""What the commands need from outside the domain, as small injected lookups."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+if TYPE_CHECKING:
+    from domain.journey import Journey
+
+# (journey id, tenant id or None) -> the journey, or NotFound (`JourneysApplication.journey`)
+JourneyLookup = Callable[[str, "str | None"], "Journey"]
 
 
-class ReadSide(Protocol):
-    def active_enrollment_ids(self, journey_id: str) -> list[str]:
-        """Ids of the journey's ACTIVE enrollments, as far as the read models know."""
-        ...
-
+class TriggeredJourneys(Protocol):
     def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
-        """Ids of the tenant's ACTIVE journeys whose triggerType is `event_type`."""
+        """Ids of the tenant's ACTIVE journeys whose triggerType is `event_type`, as far as
+        the read models know."""
         ...
 
 
@@ -22,11 +27,18 @@ class AggregateLoader(Protocol):
         ...
 
 
-class NoReadSide:
-    """For a bare application (unit tests): knows of nothing."""
+class RepositoryLoader:
+    """Loads one aggregate at a time through the application's repository: for a bare
+    application (unit tests), where no bulk loader is given."""
 
-    def active_enrollment_ids(self, journey_id: str) -> list[str]:
-        return []
+    def __init__(self, app: Application[str]) -> None:
+        self.app = app
 
-    def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
-        return []
+    def load_many(self, aggregate_ids: Iterable[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for aggregate_id in aggregate_ids:
+            try:
+                found[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return found

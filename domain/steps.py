@@ -72,6 +72,17 @@ def successors(steps: Sequence[Step], index: int) -> list[str | None]:
     return [step.next_step_id or following]
 
 
+def effective_successors(steps: Sequence[Step], index: int) -> tuple[str | None, ...]:
+    """(next, yes, no) as shown to clients: where an enrollment really goes next."""
+    step = steps[index]
+    if step.type == "CONDITION":
+        yes, no = successors(steps, index)
+        return None, yes, no
+    if step.type in ("SPLIT", "END"):
+        return None, None, None
+    return successors(steps, index)[0], None, None
+
+
 def content_problems(step: Step, where: str) -> list[Problem]:
     """What is wrong with one step's own configuration, ignoring the rest of the graph."""
     config = step.config

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 from tqdm import tqdm
 
 from journeys.clock import system_clock
 from journeys.settings import SettingsError, batch_size, database_url, tune_collector
-from journeys.wiring import System, build_system, runner_into, sqlite_path
-from projections.runner import ProjectionRunner
+from journeys.wiring import System, build_system, replay_worker, sqlite_path
+from projections.rebuild import rebuild, rebuild_in_workers, share, units
 
 log = logging.getLogger("journeys")
 Loop = Callable[[threading.Event], None]
@@ -126,11 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"journeys: {error}", file=sys.stderr)
         return 2
     tune_collector()
-    runner = system.runner
 
     def projections_loop(stop: threading.Event) -> None:
-        runner.run_forever(stop, interval=getattr(args, "interval", 0.2) if args.command ==
-                           "projections" else 0.2)
+        system.follower.run_forever(stop, interval=getattr(args, "interval", 0.2)
+                                    if args.command == "projections" else 0.2)
 
     def scheduler_loop(stop: threading.Event) -> None:
         system.scheduler.run_forever(stop, clock=system_clock, interval=args.interval)
@@ -139,14 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from journeys.server import serve
 
         loops: list[Loop] = [projections_loop, scheduler_loop] if args.command == "serve" else []
-        serve(system.services, args.host, args.port, threads=args.threads, background=loops)
+        serve(system, args.host, args.port, threads=args.threads, background=loops)
         return 0
     if args.command == "scheduler":
         from journeys.server import wait_for_signal
 
         inline = args.projections == "inline"
-        wait_for_signal(system.services,
-                        [projections_loop, scheduler_loop] if inline else [scheduler_loop])
+        wait_for_signal(system, [projections_loop, scheduler_loop] if inline else [scheduler_loop])
         return 0
     if args.command == "tick":
         return _tick(system, args.now, args.projections == "external")
@@ -156,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _rebuild(system, args.name, args.workers, database_url(args.database))
     from journeys.server import wait_for_signal
 
-    wait_for_signal(system.services, [projections_loop])
+    wait_for_signal(system, [projections_loop])
     return 0
 
 
@@ -187,87 +184,14 @@ def _rebuild(system: System, name: str | None, workers: int, url: str) -> int:
         print(f"journeys: unknown projection {unknown[0]!r}; known: "
               f"{', '.join(runner.projections)}", file=sys.stderr)
         return 2
-    groups = _share(_units(runner, names), workers)
+    groups = share(units(runner, names), workers)
     if len(groups) == 1:
         with tqdm(total=runner.head(), unit="event", desc="rebuild " + ", ".join(names)) as bar:
-            applied = runner.rebuild(names, progress=bar.update)
+            applied = rebuild(runner, names, progress=bar.update)
     else:
-        applied = _replay_in_workers(runner, names, groups, url)
+        applied = rebuild_in_workers(runner, groups, partial(replay_worker, url), sqlite_path(url))
     print(f"rebuilt {', '.join(names)} from {applied} events")
     return 0
-
-
-def _replay_in_workers(runner: ProjectionRunner, names: list[str], groups: list[list[str]],
-                       url: str) -> int:
-    """Reset the read models, replay the log into them in a worker process per group, then
-    make their secondary indexes. The workers run no DDL here (their DDL beside another's
-    batch could deadlock). On SQLite, one writer, every worker writes into a database file
-    of its own, copied in afterwards, and the database itself is only read meanwhile
-    (`decisions/0019`): its reset runs beside the replay."""
-    path = sqlite_path(url)
-    into: list[str | None] = [f"{path}.rebuild-{n}" for n in range(len(groups))] if path \
-        else [None] * len(groups)
-    if not path:
-        runner.reset(names, indexes=False)
-    spawn = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(max_workers=len(groups), mp_context=spawn) as pool:
-            replays = [pool.submit(_catch_up_only, url, group, scratch)
-                       for group, scratch in zip(groups, into, strict=True)]
-            if path:
-                runner.reset(names, indexes=False)
-                runner.database.checkpoint()
-            applied = max(replay.result() for replay in replays)
-        for scratch, group in zip(into, groups, strict=True):
-            if scratch and not runner.adopt(scratch, group):
-                # A runner of another process has been replaying these meanwhile: it
-                # finishes them, and nothing is copied.
-                runner.only(group).catch_up()
-    finally:
-        for scratch in into:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                if scratch and os.path.exists(scratch + suffix):
-                    os.remove(scratch + suffix)
-    runner.create_indexes(names)
-    return applied
-
-
-def _units(runner: ProjectionRunner, names: list[str]) -> list[tuple[int, list[str]]]:
-    """The projections a rebuild shares between workers, weighted: one by one, except on
-    PostgreSQL, where those replayed by the same aggregate go together, so one worker
-    reads and decodes those aggregates' events once for all of them
-    (`ProjectionRunner.replay_by_aggregate`)."""
-    units: dict[str, tuple[int, list[str]]] = {}
-    for name in names:
-        projection = runner.projections[name]
-        key = name
-        if projection.replayed_from and runner.database.dialect == "postgres":
-            key = "by " + projection.replayed_from
-        weight, members = units.get(key, (0, []))
-        units[key] = (weight + projection.weight, [*members, name])
-    return list(units.values())
-
-
-def _share(units: list[tuple[int, list[str]]], workers: int) -> list[list[str]]:
-    """Heaviest first, each to the lightest group so far; empty groups are dropped."""
-    groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(workers)]
-    for weight, members in sorted(units, reverse=True):
-        load, names = min(groups, key=lambda group: group[0])
-        groups[groups.index((load, names))] = (load + weight, [*names, *members])
-    return [names for _, names in groups if names]
-
-
-def _catch_up_only(url: str, names: list[str], into: str | None = None) -> int:
-    """In a worker process of `rebuild --workers`: replay the log into these projections,
-    in the database itself or (SQLite) into the database file `into`."""
-    system = build_system(url, create_tables=False)  # made by the parent, indexes after
-    tune_collector()  # a spawned worker does not pass through `main`
-    try:
-        runner = runner_into(system, names, into) if into else system.runner.only(names)
-        with runner.replaying():
-            return runner.catch_up()
-    finally:
-        system.services.app.close()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from types import FrameType
 from waitress.server import create_server
 
 from api.app import MAX_BODY_BYTES, create_app
-from api.context import Services
+from journeys.wiring import System
 
 log = logging.getLogger("journeys")
 
@@ -21,7 +21,7 @@ def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(
-    services: Services,
+    system: System,
     host: str,
     port: int,
     threads: int = 8,
@@ -33,6 +33,7 @@ def serve(
         threading.Thread(target=loop, args=(stop,), name=loop.__name__, daemon=True)
         for loop in background or []
     ]
+    services = system.services
     server = create_server(
         create_app(services),
         host=host,
@@ -53,7 +54,7 @@ def serve(
     finally:
         log.info("stopping")
         stop.set()
-        services.runner.nudge()
+        system.follower.nudge()
         server.close()
         for worker in workers:
             worker.join(timeout=10)
@@ -61,13 +62,13 @@ def serve(
         log.info("stopped")
 
 
-def wait_for_signal(services: Services, loops: list[Callable[[threading.Event], None]]) -> None:
+def wait_for_signal(system: System, loops: list[Callable[[threading.Event], None]]) -> None:
     """Run background loops alone (no HTTP) until SIGTERM or SIGINT."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
-        services.runner.nudge()
+        system.follower.nudge()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -79,5 +80,5 @@ def wait_for_signal(services: Services, loops: list[Callable[[threading.Event], 
         pass
     for worker in workers:
         worker.join(timeout=10)
-    services.app.close()
+    system.services.app.close()
     log.info("stopped")

@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
 from eventsourcing.persistence import OperationalError
 from tenacity import (
@@ -20,23 +19,32 @@ from tenacity import (
 )
 
 from api.context import Services
+from domain.advancing import Advancing
 from domain.application import Clock, JourneysApplication
 from domain.delivery import Channel, RetryPolicy
+from domain.exits import Exits
 from domain.ids import IdFactory, random_id
+from domain.manual_enrollment import ManualEnrolling
+from domain.triggers import Triggers
 from journeys.clock import system_clock
-from journeys.settings import SettingsError, store_for
+from journeys.settings import SettingsError, store_for, tune_collector
 from journeys.settings import batch_size as parse_batch_size
 from projections.customers import CustomersProjection
-from projections.database import Database, Dialect, binary_arrays
 from projections.due_work import DueWorkProjection
 from projections.enrollments import EnrollmentsProjection
-from projections.event_log import AggregateLoader
+from projections.following import Follower
+from projections.journey_queries import TriggeredJourneys
 from projections.journeys import JourneysProjection
 from projections.projection import Projection
-from projections.read_side import ReadModels
+from projections.replay import replay
 from projections.runner import ProjectionRunner
+from projections.waits import ConsistencyWait
 from scheduler.channels import LogChannel, WebhookChannel
 from scheduler.loop import Scheduler
+from storage.database import Database
+from storage.event_log import EventLog
+from storage.postgres import PostgresDatabase, send_lists_as_binary_arrays
+from storage.sqlite import SqliteDatabase, scratch_database
 
 log = logging.getLogger("journeys")
 # What a start-up's DDL may meet beside another process's batch, and outwait.
@@ -72,11 +80,16 @@ def retry_from_environment() -> RetryPolicy:
     )
 
 
+TRANSCODER = "storage.transcoding:JourneysTranscoder"
+
+
 @dataclass
 class System:
-    """Everything one process may run: the API's services and the scheduler."""
+    """Everything one process may run: the API's services, the loop that follows the log
+    and the scheduler."""
 
     services: Services
+    follower: Follower
     scheduler: Scheduler
 
     @property
@@ -100,7 +113,7 @@ def _create_schema(app: JourneysApplication, database: Database,
                             reraise=True):
         with attempt, database.schema_lock():
             app.recorder.create_table()  # type: ignore[attr-defined]
-            runner.create_tables()
+            runner.tracking.create_tables()
 
 
 def _busy(error: BaseException) -> bool:
@@ -120,26 +133,34 @@ def build_system(
 ) -> System:
     store = store_for(database_url)
     if store.dialect == "postgres":
-        binary_arrays()  # before the store's first connection
+        send_lists_as_binary_arrays()  # before the store's first connection
     app = JourneysApplication(
-        env={**store.env, "CREATE_TABLE": "no"},  # made below, one process at a time
+        # The tables are made below, one process at a time.
+        env={**store.env, "CREATE_TABLE": "no", "TRANSCODER_TOPIC": TRANSCODER},
         clock=clock,
         new_id=new_id,
-        channel=channel or channel_from_environment(),
-        retry=retry or retry_from_environment(),
     )
     datastore = app.factory.datastore  # type: ignore[attr-defined]
-    database = Database(datastore, cast(Dialect, store.dialect))
-    runner = ProjectionRunner(app, database, projections())
+    database: Database = (PostgresDatabase if store.dialect == "postgres" else SqliteDatabase)(datastore)
+    log_ = EventLog(app, database)
+    runner = ProjectionRunner(log_, database, projections())
     if create_tables:
         _create_schema(app, database, runner)
-    app.read_side = ReadModels(database, runner)
-    app.loader = AggregateLoader(app, database)
+    advancing = Advancing(app, log_, channel or channel_from_environment(),
+                          retry or retry_from_environment())
+    triggers = Triggers(app, clock, new_id, TriggeredJourneys(database), log_, advancing)
+    waits = ConsistencyWait(database, runner.tracking, runner.progress)
+    services = Services(
+        app=app, triggers=triggers,
+        enrolling=ManualEnrolling(app, app.journey, clock, new_id, log_),
+        exits=Exits(app, app.journey, clock, log_),
+        database=database, runner=runner, waits=waits, consistency_timeout=consistency_timeout)
+    follower = Follower(runner, getattr(app.recorder, "channel_name", None))
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
     batch_size = batch_size or parse_batch_size(os.environ.get("JOURNEYS_BATCH_SIZE", "200"))
-    scheduler = Scheduler(app, database, runner, lease=lease, lease_clock=system_clock,
-                          batch_size=batch_size)
-    return System(Services(app, database, runner, consistency_timeout), scheduler)
+    scheduler = Scheduler(triggers, advancing, runner, follower, waits, lease=lease,
+                          lease_clock=system_clock, batch_size=batch_size)
+    return System(services, follower, scheduler)
 
 
 def build(
@@ -157,35 +178,26 @@ def sqlite_path(database_url: str) -> str | None:
     return store.env["SQLITE_DBNAME"] if store.dialect == "sqlite" else None
 
 
-def scratch_database(path: str) -> Database:
-    """A SQLite rebuild worker's own file (`decisions/0019`), written without a rollback
-    journal and without flushes (`journal_mode` and `synchronous` OFF on every connection):
-    it is copied into the database only when its worker has finished, and thrown away
-    otherwise, so nothing in it has to survive a crash or a failed batch."""
-    from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
-
-    class ScratchPool(SQLiteConnectionPool):
-        def _create_connection(self) -> SQLiteConnection:
-            connection = super()._create_connection()  # WAL on the first: undone here
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode = OFF")
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA cache_size = -65536")
-            return connection
-
-    datastore = SQLiteDatastore(path)
-    datastore.pool = ScratchPool(db_name=path)
-    return Database(datastore, "sqlite")
-
-
 def runner_into(system: System, names: Sequence[str], path: str) -> ProjectionRunner:
     """A runner of the named projections that reads `system`'s log and writes their read
     models, from position 0 and without secondary indexes, into the SQLite file `path`: a
     SQLite rebuild worker's own database, adopted afterwards (`ProjectionRunner.adopt`)."""
-    database = scratch_database(path)
-    runner = ProjectionRunner(system.services.app, database,
+    runner = ProjectionRunner(system.runner.log, scratch_database(path),
                               [system.runner.projections[name] for name in names],
                               system.runner.batch_size)
-    runner.create_tables()
+    runner.tracking.create_tables()
     runner.reset(names, indexes=False)
     return runner
+
+
+def replay_worker(url: str, names: list[str], into: str | None = None) -> int:
+    """A worker process of `projections rebuild --workers` (`rebuild_in_workers`): replay
+    the log into these projections, in the database itself or (SQLite) into the database
+    file `into`."""
+    system = build_system(url, create_tables=False)  # made by the parent, indexes after
+    tune_collector()  # a spawned worker does not pass through `main`
+    try:
+        runner = runner_into(system, names, into) if into else system.runner.only(names)
+        return replay(runner)
+    finally:
+        system.services.app.close()

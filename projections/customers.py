@@ -8,8 +8,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.customer import Customer
-from projections.database import Cursor, Database, Dialect, Row, from_json, iso, to_json
-from projections.projection import Item, Projection
+from projections.projection import Projection
+from storage.database import Cursor, Database, Dialect, Row
+from storage.event_log import Item
+from storage.values import from_json, iso, to_json
 
 
 class CustomersProjection(Projection):
@@ -59,20 +61,9 @@ class CustomersProjection(Projection):
             cursor.update_many("customers", ("id",), columns, rows)
 
 
-def customer_document(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "customerId": row["customer_id"],
-        "tenantId": row["tenant_id"],
-        "name": row["name"],
-        "email": row["email"],
-        "attributes": from_json(row["attributes"]),
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-    }
-
-
-def get_customer(database: Database, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+def get_customer(database: Database, tenant_id: str, customer_id: str) -> Row | None:
+    """The profile, its attributes parsed; None if unknown."""
     row = database.query_one(
         "SELECT * FROM customers WHERE tenant_id = ? AND customer_id = ?", (tenant_id, customer_id)
     )
-    return None if row is None else customer_document(row)
+    return None if row is None else {**row, "attributes": from_json(row["attributes"])}

@@ -15,8 +15,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
-from projections.database import Cursor, Database, Dialect, iso
-from projections.projection import Item, Projection, event_name, expand
+from projections.projection import Projection, event_name, expand
+from storage.database import Cursor, Database, Dialect
+from storage.event_log import Item
+from storage.values import iso
 
 E = Enrollment
 

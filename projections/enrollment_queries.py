@@ -1,10 +1,11 @@
-"""Queries on the enrollments read model, answering in the contract's shapes."""
+"""Queries on the enrollments read model."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections.database import Database, Row, from_json
+from storage.database import Database, Row
+from storage.values import from_json
 
 TOTAL_BY_STATUS = {
     None: "total_enrolled",
@@ -23,24 +24,10 @@ _LIST = (
 )
 
 
-def enrollment_item(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "customerId": row["customer_id"],
-        "customerName": row["customer_name"],
-        "customerEmail": row["customer_email"],
-        "status": row["status"],
-        "currentStepNumber": row["current_step_number"],
-        "currentStepName": row["current_step_name"],
-        "waitingUntil": row["waiting_until"],
-        "enrolledAt": row["enrolled_at"],
-    }
-
-
 def list_enrollments(
     database: Database, journey_id: str, status: str | None, skip: int, take: int
-) -> dict[str, Any]:
-    """A page in enrolledAt, id order; the total comes from the journey's counters."""
+) -> tuple[list[Row], int]:
+    """A page in enrolledAt, id order, and the total (from the journey's counters)."""
     statement = _LIST + "WHERE e.journey_id = ?"
     params: list[Any] = [journey_id]
     if status:
@@ -49,15 +36,24 @@ def list_enrollments(
     statement += " ORDER BY e.enrolled_at, e.id LIMIT ? OFFSET ?"
     params += [take, skip]
     rows = database.query(statement, params)
-    counter = TOTAL_BY_STATUS[status]
     total_row = database.query_one(
-        f"SELECT {counter} AS total FROM journey_stats WHERE journey_id = ?", (journey_id,))
-    total = int(total_row["total"]) if total_row else 0
-    return {"data": [enrollment_item(r) for r in rows],
-            "meta": {"total": total, "skip": skip, "take": take}}
+        f"SELECT {TOTAL_BY_STATUS[status]} AS total FROM journey_stats WHERE journey_id = ?",
+        (journey_id,))
+    return rows, int(total_row["total"]) if total_row else 0
 
 
-def get_enrollment(database: Database, journey_id: str, enrollment_id: str) -> dict[str, Any] | None:
+def active_enrollment_ids(database: Database, journey_id: str) -> list[str]:
+    """The journey's ACTIVE enrollments, as far as the read model knows."""
+    rows = database.query(
+        "SELECT id FROM enrollments WHERE journey_id = ? AND status = 'ACTIVE' ORDER BY id",
+        (journey_id,),
+    )
+    return [row["id"] for row in rows]
+
+
+def get_enrollment(database: Database, journey_id: str, enrollment_id: str) -> Row | None:
+    """The enrollment, its `source` parsed, with its step history in `steps` (each
+    step's `outcome` parsed, its name and number as the journey has them now)."""
     row = database.query_one(
         "SELECT e.*, s.step_number AS current_step_number FROM enrollments e "
         "LEFT JOIN journey_steps s ON s.id = e.current_step_id "
@@ -72,42 +68,13 @@ def get_enrollment(database: Database, journey_id: str, enrollment_id: str) -> d
         "WHERE h.enrollment_id = ? ORDER BY h.seq",
         (enrollment_id,),
     )
-    document = {
-        "id": row["id"],
-        "journeyId": row["journey_id"],
-        "customerId": row["customer_id"],
-        "status": row["status"],
-        "currentStepNumber": row["current_step_number"],
-        "waitingUntil": row["waiting_until"],
-        "enrolledAt": row["enrolled_at"],
-        "endedAt": row["ended_at"],
-        "reason": row["reason"],
-        "source": from_json(row["source"]),
-        "steps": [history_item(step) for step in steps],
-    }
-    return document
+    return {**row, "source": from_json(row["source"]),
+            "steps": [{**step, "outcome": from_json(step["outcome"]) or {}} for step in steps]}
 
 
-def history_item(row: Row) -> dict[str, Any]:
-    outcome = from_json(row["outcome"]) or {}
-    item: dict[str, Any] = {
-        "stepId": row["step_id"],
-        "stepName": row["step_name"],
-        "stepNumber": row["step_number"],
-        "status": row["status"],
-        "startedAt": row["started_at"],
-    }
-    if row["completed_at"]:
-        item["completedAt"] = row["completed_at"]
-    for key in ("branch", "variant", "messageId", "waitingUntil"):
-        if key in outcome:
-            item[key] = outcome[key]
-    item["outcome"] = outcome
-    return item
-
-
-def journey_stats(database: Database, journey_id: str) -> list[dict[str, Any]]:
-    """Per step, in step order: entered, completed, failed, waiting; branches and variants."""
+def step_stats(database: Database, journey_id: str) -> list[Row]:
+    """Per step, in step order: its counts (zero where none), its config parsed, and for a
+    SPLIT the entries per variant (`variants`: variant -> entered)."""
     rows = database.query(
         "SELECT s.id, s.step_number, s.name, s.type, s.config, "
         "COALESCE(t.entered, 0) AS entered, COALESCE(t.completed, 0) AS completed, "
@@ -124,27 +91,5 @@ def journey_stats(database: Database, journey_id: str) -> list[dict[str, Any]]:
         (journey_id,),
     ):
         variants.setdefault(row["step_id"], {})[int(row["variant"])] = int(row["entered"])
-    result = []
-    for row in rows:
-        item: dict[str, Any] = {
-            "stepId": row["id"],
-            "stepNumber": row["step_number"],
-            "name": row["name"],
-            "type": row["type"],
-            "entered": int(row["entered"]),
-            "completed": int(row["completed"]),
-            "failed": int(row["failed"]),
-            "waiting": int(row["waiting"]),
-        }
-        if row["type"] == "CONDITION":
-            item["branches"] = {"yes": int(row["branch_yes"]), "no": int(row["branch_no"])}
-        if row["type"] == "SPLIT":
-            splits = (from_json(row["config"]) or {}).get("splits") or []
-            counts = variants.get(row["id"], {})
-            item["variants"] = [
-                {"variant": index, "percentage": split.get("percentage"),
-                 "entered": counts.get(index, 0)}
-                for index, split in enumerate(splits)
-            ]
-        result.append(item)
-    return result
+    return [{**row, "config": from_json(row["config"]) or {}, "variants": variants.get(row["id"], {})}
+            for row in rows]

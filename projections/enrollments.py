@@ -18,8 +18,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
-from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
-from projections.projection import Item, Projection, event_name, expand, select_in
+from projections.projection import Projection, event_name, expand
+from storage.database import Cursor, Dialect, Row
+from storage.event_log import Item
+from storage.values import from_json, iso, to_json
 
 ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
                       "waiting_until", "enrolled_at", "ended_at", "reason", "source",
@@ -37,15 +39,14 @@ class _Batch:
 
     def __init__(self, cursor: Cursor, enrollment_ids: set[str]) -> None:
         self.enrollments: dict[str, Row] = {
-            row["id"]: row for row in select_in(
-                cursor, "SELECT * FROM enrollments WHERE id IN ({marks})", enrollment_ids)
+            row["id"]: row for row in cursor.select_in(
+                "SELECT * FROM enrollments WHERE id {any}", enrollment_ids)
         }
         self.history: dict[tuple[str, int], Row] = {
-            (row["enrollment_id"], row["seq"]): row for row in select_in(
-                cursor,
+            (row["enrollment_id"], row["seq"]): row for row in cursor.select_in(
                 "SELECT h.* FROM enrollment_steps h JOIN enrollments e "
                 "ON e.id = h.enrollment_id AND h.seq = e.steps_entered "
-                "WHERE e.id IN ({marks})",
+                "WHERE e.id {any}",
                 enrollment_ids,
             )
         }

@@ -8,9 +8,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.journey import Journey
-from domain.steps import Step, successors
-from projections.database import Cursor, Dialect, Row, from_json, iso, to_json
+from domain.steps import Step, effective_successors
 from projections.projection import Projection
+from storage.database import Cursor, Dialect, Row
+from storage.values import from_json, iso, to_json
 
 JOURNEY_COLUMNS = {
     "name": "name",
@@ -142,17 +143,6 @@ class JourneysProjection(Projection):
             [[row[column] for column in STEP_COLUMNS] for row in rows],
         )
         return len(steps)
-
-
-def effective_successors(steps: list[Step], index: int) -> tuple[str | None, ...]:
-    """(next, yes, no) as shown to clients: where an enrollment really goes next."""
-    step = steps[index]
-    if step.type == "CONDITION":
-        yes, no = successors(steps, index)
-        return None, yes, no
-    if step.type in ("SPLIT", "END"):
-        return None, None, None
-    return successors(steps, index)[0], None, None
 
 
 STEP_COLUMNS = (

@@ -6,10 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from projections.database import Cursor, Dialect, Row
-
-Item = tuple[Any, int]  # a domain event and its position in the log
-CHUNK = 500
+from storage.database import Cursor, Dialect
+from storage.event_log import Item
 
 
 class Projection(ABC):
@@ -38,47 +36,6 @@ class Projection(ABC):
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
         """Change the rows for one domain event, at log position `position`."""
         raise NotImplementedError
-
-
-def chunks(values: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def select_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[Row]:
-    """Run `statement`, whose `IN ({marks})` stands for a list of values, over `values` in
-    chunks. On PostgreSQL the list is one array parameter (`= ANY(?)`): the statement's
-    text is the same for every chunk, so the server prepares it once rather than parsing a
-    new text for each length of list."""
-    rows: list[Row] = []
-    for statement_of_chunk, params in _in_chunks(cursor, statement, values):
-        rows += cursor.execute(statement_of_chunk, params).fetchall()
-    return rows
-
-
-def select_tuples_in(cursor: Cursor, statement: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
-    """`select_in`, its rows as tuples (`Cursor.tuples`)."""
-    rows: list[tuple[Any, ...]] = []
-    for statement_of_chunk, params in _in_chunks(cursor, statement, values):
-        rows += cursor.tuples(statement_of_chunk, params)
-    return rows
-
-
-def _in_chunks(cursor: Cursor, statement: str,
-               values: Iterable[Any]) -> Iterator[tuple[str, Sequence[Any]]]:
-    if cursor.dialect == "postgres":
-        statement = statement.replace("IN ({marks})", "= ANY(?)")
-        for chunk in chunks(values):
-            yield statement, (chunk,)
-        return
-    for chunk in chunks(values):
-        yield statement.format(marks=", ".join("?" for _ in chunk)), chunk
 
 
 class Fact:

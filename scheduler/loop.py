@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.application import JourneysApplication
-from domain.enrolling import Processed
-from projections.database import Database
+from domain.advancing import Advancing, Processed
+from domain.triggers import Triggers
 from projections.due_work import claim_due, next_due, release_claims
+from projections.following import Follower
 from projections.runner import ProjectionRunner
+from projections.waits import ConsistencyWait
 from scheduler.matcher import TriggerMatcher
+from storage.database import Database
 
 log = logging.getLogger("journeys.scheduler")
 
@@ -38,18 +40,26 @@ class Totals:
 class Scheduler:
     def __init__(
         self,
-        app: JourneysApplication,
-        database: Database,
+        triggers: Triggers,
+        advancing: Advancing,
         runner: ProjectionRunner,
+        follower: Follower,
+        waits: ConsistencyWait,
         *,
         lease_clock: Callable[[], datetime],
         batch_size: int = 200,
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
-        self.app = app
-        self.database = database
+        """`runner` brings the read models up inline (`tick`); `follower` is the loop that
+        follows the log beside this scheduler in its process, if there is one; `waits`
+        tells when another process has brought them up."""
+        self.advancing = advancing
+        self.database: Database = runner.database
         self.runner = runner
-        self.matcher = TriggerMatcher(app, database, lambda: runner.positions()["journeys"],
+        self.follower = follower
+        self.waits = waits
+        self.matcher = TriggerMatcher(triggers, runner.log,
+                                      lambda: runner.positions()["journeys"],
                                       batch_size=batch_size)
         self.batch_size = batch_size
         self.lease = lease
@@ -71,7 +81,7 @@ class Scheduler:
         claimed = claim_due(self.database, now, wall + self.lease, wall, self.batch_size)
         changed = 0
         if claimed:
-            result = self.app.process(claimed, now)
+            result = self.advancing.process(claimed, now)
             totals.add(result)
             changed = len(result.changed)
             unchanged = [i for i in claimed if i not in result.changed]
@@ -102,7 +112,7 @@ class Scheduler:
             while True:
                 while self.run_once(now, totals, lambda: None):
                     pass
-                if not self.runner.wait_for(self.runner.head(), settle_timeout):
+                if not self.waits.wait_for(self.runner.head(), settle_timeout):
                     self.runner.catch_up()
                 if not self.run_once(now, totals, lambda: None):
                     break
@@ -119,7 +129,7 @@ class Scheduler:
         def project() -> None:
             # The projection thread follows on its own; claims are leased, so a round need
             # not wait for it (tick, with no such thread, catches up inline instead).
-            self.runner.nudge()
+            self.follower.nudge()
 
         try:
             while not stop.is_set():
@@ -131,11 +141,11 @@ class Scheduler:
                     stop.wait(interval)
                 backlog = busy and self.last_round_full
                 # A projection loop in this process holds its batches through a backlog.
-                self.runner.give_way(backlog)
+                self.follower.give_way(backlog)
                 if not busy:
                     stop.wait(self.idle_wait(clock(), interval))
         finally:
-            self.runner.give_way(False)
+            self.follower.give_way(False)
 
     def idle_wait(self, now: datetime, interval: float) -> float:
         """Seconds an idle loop may sleep: the poll interval, or until the next work falls

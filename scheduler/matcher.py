@@ -2,7 +2,7 @@
 
 Its position is a row in `projection_tracking` (name `trigger_matcher`), moved by
 compare-and-set after each batch. A crash between saving enrollments and moving the
-position replays the batch, which enrolls no one twice (see EnrollmentCommands.match).
+position replays the batch, which enrolls no one twice (see Triggers.match).
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 
-from domain.application import JourneysApplication
-from domain.enrolling import Processed
+from domain.advancing import Processed
 from domain.trigger_event import TriggerEvent
-from projections.database import Database
-from projections.event_log import read_notifications
-from projections.runner import move_tracking
+from domain.triggers import Triggers
+from projections.tracking import ensure_tracking, move_tracking
+from storage.database import Database
+from storage.event_log import EventLog
 
 log = logging.getLogger("journeys.matcher")
 NAME = "trigger_matcher"
@@ -32,27 +31,22 @@ class TriggerMatcher:
 
     def __init__(
         self,
-        app: JourneysApplication,
-        database: Database,
+        triggers: Triggers,
+        log_: EventLog,
         journeys_position: Callable[[], int],
         batch_size: int = 500,
     ) -> None:
-        self.app = app
-        self.database = database
+        self.triggers = triggers
+        self.log = log_
+        self.database: Database = log_.database
         self.journeys_position = journeys_position
         self.batch_size = batch_size
-        recorder = app.recorder
-        assert isinstance(recorder, ApplicationRecorder)
-        self.recorder = recorder
         # Written only when missing: a process that runs no DDL (a rebuild worker, started
         # beside its parent's long reset on SQLite) must not wait for the write lock.
-        if database.query_one("SELECT 1 FROM projection_tracking WHERE name = ?", (NAME,)) is None:
-            with database.transaction() as cursor:
-                cursor.execute(
-                    "INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    (NAME,),
-                )
+        if self.database.query_one("SELECT 1 FROM projection_tracking WHERE name = ?",
+                                   (NAME,)) is None:
+            with self.database.transaction() as cursor:
+                ensure_tracking(cursor, NAME)
 
     def position(self) -> int:
         row = self.database.query_one(
@@ -69,15 +63,13 @@ class TriggerMatcher:
         the next poll never scans the engine's own events again.
         """
         position = self.position()
-        head = min(self.recorder.max_notification_id() or 0, self.journeys_position())
+        head = min(self.log.head(), self.journeys_position())
         passes = Processed()
         if head <= position:
             return 0, passes
-        notifications = read_notifications(self.recorder, self.database, position + 1, head,
-                                           [TOPIC], self.batch_size)
+        notifications = self.log.read(position + 1, head, [TOPIC], self.batch_size)
         if notifications:
-            passes = self.app.match([self.app.mapper.to_domain_event(n) for n in notifications],
-                                    now)
+            passes = self.triggers.match([self.log.decode(n) for n in notifications], now)
         reached = notifications[-1].id if len(notifications) == self.batch_size else head
         with self.database.transaction() as cursor:
             moved = move_tracking(cursor, [NAME], position, reached)

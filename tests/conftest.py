@@ -120,12 +120,12 @@ def running(system: System, services: Services) -> Iterator[Running]:
     """The API with its projection runner following the log in a thread, as in `serve`."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=services.runner.run_forever, args=(stop,), kwargs={"interval": 0.05}, daemon=True
+        target=system.follower.run_forever, args=(stop,), kwargs={"interval": 0.05}, daemon=True
     )
     thread.start()
     yield Running(services, testing.TestClient(create_app(services)), system)
     stop.set()
-    services.runner.nudge()
+    system.follower.nudge()
     thread.join(timeout=10)
 
 

@@ -15,7 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from journeys.settings import store_for
-from projections.database import Database
+from storage.database import Database
 
 PAYLOAD = "x" * 300
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from domain.enrolling import IncomingEvent
+from domain.triggers import IncomingEvent
 from journeys.settings import tune_collector
 from journeys.wiring import System, build_system
 from scheduler.channels import LogChannel
@@ -51,13 +51,13 @@ def six_step_journey(system: System, tenant: str, trigger: str = "bench.signup")
 
 
 def ingest(system: System, tenant: str, customers: int, progress: bool) -> float:
-    app = system.services.app
+    triggers = system.services.triggers
     started = time.perf_counter()
     with tqdm(total=customers, unit="event", desc="ingest", disable=not progress) as bar:
         for start in range(0, customers, 1000):
             size = min(1000, customers - start)
-            app.ingest([IncomingEvent(tenant, "bench.signup", f"c{n}", f"e{n}", None,
-                                      {"score": n % 100}, None)
+            triggers.ingest([IncomingEvent(tenant, "bench.signup", f"c{n}", f"e{n}", None,
+                                           {"score": n % 100}, None)
                         for n in range(start, start + size)])
             bar.update(size)
     return time.perf_counter() - started

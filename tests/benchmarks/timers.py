@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
-from domain.enrolling import IncomingEvent
+from domain.triggers import IncomingEvent
 from journeys.wiring import build_system
 from scheduler.channels import LogChannel
 
@@ -40,7 +40,7 @@ def run(url: str, waits: int = 10_000, lead: float = 90.0, interval: float = 1.0
     app.activate(jid)
     system.runner.catch_up()
     for first in range(0, waits, 1000):
-        app.ingest([IncomingEvent(tenant, "timers.go", f"t{n}", f"t{n}", None, {}, None)
+        system.services.triggers.ingest([IncomingEvent(tenant, "timers.go", f"t{n}", f"t{n}", None, {}, None)
                     for n in range(first, min(waits, first + 1000))])
     system.scheduler.tick(start)  # every wait starts now-1day, so all end at `due`
     remaining = (due - datetime.now(UTC)).total_seconds()

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.enrolling import IncomingEvent
+from domain.triggers import IncomingEvent
 from journeys.wiring import build_system
 from scheduler.channels import LogChannel
 from tests.conftest import reset_postgres
@@ -101,7 +101,7 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
     app.activate(journey.id)
     system.runner.catch_up()
     for start in range(0, customers, 500):
-        app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None)
+        system.services.triggers.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None)
                     for n in range(start, start + 500)])
     env = {**os.environ, "JOURNEYS_CHANNEL": "webhook", "JOURNEYS_WEBHOOK_URL": receiver.url,
            "JOURNEYS_WEBHOOK_SECRET": "s3cret", "JOURNEYS_CLAIM_LEASE_SECONDS": "2",
@@ -177,7 +177,8 @@ def test_a_scheduler_beside_a_projections_process_keeps_no_read_models_itself(
     app.add_step(journey.id, "END", "done")
     app.activate(journey.id)
     system.runner.catch_up()
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(20)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(20)])
     runner = Process("projections", "run", "--database", postgres_url, log=tmp_path / "p.log")
     scheduler = Process("scheduler", "--projections", "external", "--interval", "0.2",
                         "--database", postgres_url, log=tmp_path / "s.log")

@@ -127,7 +127,7 @@ def test_rebuild_with_two_workers_gives_the_same_read_models(
     """On SQLite each worker writes into a file of its own, copied in afterwards."""
     from datetime import UTC, datetime
 
-    from domain.enrolling import IncomingEvent
+    from domain.triggers import IncomingEvent
     from journeys.wiring import build_system
 
     if dialect == "postgres":
@@ -142,7 +142,8 @@ def test_rebuild_with_two_workers_gives_the_same_read_models(
     app.add_step(jid, "WAIT", "nap", {"duration": "1 day"})
     app.add_step(jid, "END", "done")
     app.activate(jid)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(40)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(40)])
     system.scheduler.tick(datetime.now(UTC))
     tables = ("journeys", "journey_steps", "journey_stats", "enrollments",
               "enrollment_steps", "step_stats", "customers", "due_work", "projection_tracking")

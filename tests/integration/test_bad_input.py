@@ -250,8 +250,9 @@ def test_no_field_value_produces_a_500(running: Running, draft: dict[str, Any]) 
                     method, path, json={**template, field: value}
                 )
                 assert result.status_code < 500, (method, path, field, value, result.text)
-    runner = running.services.runner
-    assert runner.wait_for(runner.head(), timeout=5), "what was accepted could not be projected"
+    services = running.services
+    assert services.waits.wait_for(services.runner.head(), timeout=5), \
+        "what was accepted could not be projected"
 
 
 def test_nul_characters_are_refused_anywhere_in_a_body(

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from api.context import Services
-from projections.database import STAGED_UPDATE_MIN, Database
+from storage.database import Database
+from storage.postgres import STAGED_UPDATE_MIN, PostgresDatabase
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_an_update_after_a_rolled_back_one_still_lands(
     if table.dialect != "postgres":
         pytest.skip("SQLite updates row by row")
     datastore = _OneConnection(database_url)
-    database = Database(datastore, "postgres")
+    database = PostgresDatabase(datastore)
     rows = [(f"x{i}", f"k{i}", i % 3) for i in range(STAGED_UPDATE_MIN)]
     try:
         with pytest.raises(RuntimeError), database.transaction() as cursor:

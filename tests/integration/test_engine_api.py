@@ -126,7 +126,7 @@ def test_a_six_step_journey_runs_end_to_end(running: Running, clock: Clock) -> N
     assert {s["status"] for s in ada_detail["steps"]} == {"COMPLETED"}
     send, wait, condition, split = ada_detail["steps"][:4]
     assert send["messageId"].startswith("msg_")
-    assert send["messageId"] in running.system.services.app.channel.sent  # type: ignore[union-attr]
+    assert send["messageId"] in running.system.scheduler.advancing.channel.sent  # type: ignore[attr-defined]
     assert wait["completedAt"] == "2025-12-17T07:00:00.000Z"
     assert condition["branch"] == "yes"
     assert condition["outcome"]["values"] == {"engagementScore": 80}

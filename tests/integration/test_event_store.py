@@ -39,10 +39,8 @@ def test_an_append_sends_its_events_as_a_binary_array(services: Services) -> Non
 
 
 def test_the_log_reads_as_the_library_reads_it(services: Services) -> None:
-    """`read_notifications` (binary tuples on PostgreSQL) gives what the recorder's
+    """`EventLog.read` (binary tuples on PostgreSQL) gives what the recorder's
     `select_notifications` gives: same bounds, topics, limit, and state bytes."""
-    from projections.event_log import read_notifications
-
     recorder = services.app.recorder
     recorder.insert_events([StoredEvent(f"customer_{n}", 1, f"topic{n % 3}", AWKWARD + bytes([n]))
                             for n in range(12)])
@@ -51,7 +49,7 @@ def test_the_log_reads_as_the_library_reads_it(services: Services) -> None:
                                        (3, head - 2, ["topic1"], 100),
                                        (1, head, ["topic0", "topic1", "topic2"], 5),
                                        (2, head, [], 4)):
-        ours = read_notifications(recorder, services.database, start, stop, topics, limit)
+        ours = services.runner.log.read(start, stop, topics, limit)
         theirs = recorder.select_notifications(start=start, stop=stop, topics=topics,
                                                limit=limit)
         assert ours == theirs

@@ -5,9 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from domain.enrolling import ManualEnrollment
 from domain.enrollment import Enrollment
 from domain.errors import Conflict, NotFound
+from domain.manual_enrollment import ManualEnrollment
 from journeys.wiring import System
 from tests.conftest import Clock, Running
 from tests.integration.test_engine_api import six_step_journey
@@ -26,7 +26,7 @@ def test_enrollments_made_together_answer_each_request_as_one_after_the_other_wo
     draft = app.create_journey(tenant_id="t", name="d", trigger_type="go").journey.id
     head = system.runner.head()
 
-    outcomes = app.enroll_many([
+    outcomes = system.services.enrolling.enroll_many([
         ManualEnrollment(active, "ada"),
         ManualEnrollment(active, "bob", "t"),
         ManualEnrollment(active, "ada"),  # a second, while the first is ACTIVE
@@ -37,12 +37,13 @@ def test_enrollments_made_together_answer_each_request_as_one_after_the_other_wo
 
     made = [o for o in outcomes if not isinstance(o, Exception)]
     assert [type(o).__name__ for o in outcomes] == [
-        "tuple", "tuple", "Conflict", "NotFound", "Conflict", "NotFound"]
+        "Enrolled", "Enrolled", "Conflict", "NotFound", "Conflict", "NotFound"]
     assert isinstance(outcomes[3], NotFound) and isinstance(outcomes[5], NotFound)
     assert isinstance(outcomes[4], Conflict) and outcomes[4].code == "JOURNEY_NOT_ACTIVE"
-    assert [e.customer_id for e, _, _ in made] == ["ada", "bob"]
-    assert all(isinstance(e, Enrollment) and j.id == active for e, j, _ in made)
-    positions = {p for _, _, p in made}
+    assert [o.enrollment.customer_id for o in made] == ["ada", "bob"]
+    assert all(isinstance(o.enrollment, Enrollment) and o.enrollment.journey_id == active
+               and o.step_number == 1 for o in made)
+    positions = {o.position for o in made}
     assert positions == {system.runner.head()} and head < positions.pop(), "one save"
     system.runner.catch_up()
     rows = system.services.database.query(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.enrolling import IncomingEvent
+from domain.triggers import IncomingEvent
 from journeys.wiring import System
 from tests.conftest import Clock
 
@@ -20,7 +20,8 @@ def test_triggers_recorded_while_no_runner_was_following_still_enroll(
     journey = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey
     app.add_step(journey.id, "END", "done")
     app.activate(journey.id)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
     assert system.runner.positions()["journeys"] == 0
 
     totals = system.scheduler.tick(T0)
@@ -35,7 +36,7 @@ def test_a_trigger_carries_its_customer_profile_even_when_no_journey_listens(
     system: System, clock: Clock
 ) -> None:
     clock.now = T0
-    system.services.app.ingest([IncomingEvent(
+    system.services.triggers.ingest([IncomingEvent(
         "t", "nobody.listens", "ada", None, None, {},
         {"name": "Ada", "email": "ada@example.com", "attributes": {"tier": "Gold"}})])
 
@@ -58,7 +59,8 @@ def test_a_new_enrollment_runs_its_due_steps_in_the_save_that_enrolls_it(
     app.add_step(journey.id, "WAIT", "a day", {"duration": "1 day"})
     app.add_step(journey.id, "END", "done")
     app.activate(journey.id)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
 
     totals = system.scheduler.tick(T0)
 
@@ -80,7 +82,8 @@ def test_the_scheduler_batch_bounds_what_one_save_enrolls(system: System, clock:
     journey = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey
     app.add_step(journey.id, "END", "done")
     app.activate(journey.id)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(5)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(5)])
     system.runner.catch_up()
 
     first = system.scheduler.matcher.run_once(T0)
@@ -100,13 +103,14 @@ def test_matching_a_batch_again_after_its_enrollments_ended_enrolls_no_one(
                                  allow_reentry=True).journey
     app.add_step(journey.id, "END", "done")
     app.activate(journey.id)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(3)])
     system.runner.catch_up()
     triggers = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(
         start=1, limit=100, topics=["domain.trigger_event:TriggerEvent.Received"])]
 
-    first = app.match(triggers, T0)
-    again = app.match(triggers, T0)
+    first = system.services.triggers.match(triggers, T0)
+    again = system.services.triggers.match(triggers, T0)
 
     assert (first.enrolled, first.ended) == (3, 3)
     assert (again.enrolled, again.ended) == (0, 0)

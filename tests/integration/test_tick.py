@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.enrolling import IncomingEvent
+from domain.triggers import IncomingEvent
 from journeys.wiring import System, build_system
 from tests.conftest import Clock
 
@@ -24,7 +24,8 @@ def _journey(system: System, customers: int) -> str:
     app.add_step(jid, "WAIT", "an hour", {"duration": "1 hour"})
     app.add_step(jid, "END", "done")
     app.activate(jid)
-    app.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(customers)])
+    system.services.triggers.ingest(
+        [IncomingEvent("t", "go", f"c{n}", None, None, {}, None) for n in range(customers)])
     return jid
 
 
@@ -42,7 +43,7 @@ def test_tick_beside_another_runner_does_all_the_work_once(
     system.scheduler.batch_size = system.scheduler.matcher.batch_size = 7
     follower = build_system(database_url, clock=clock)
     stop = threading.Event()
-    thread = threading.Thread(target=follower.runner.run_forever, args=(stop, 0.01))
+    thread = threading.Thread(target=follower.follower.run_forever, args=(stop, 0.01))
     thread.start()
     try:
         first = system.scheduler.tick(T0, external_projections=True)
@@ -142,8 +143,8 @@ def test_a_claim_locks_its_rows_once_when_statistics_think_due_work_is_empty(
         pytest.skip("PostgreSQL's planner; SQLite claims under its single writer")
     import psycopg
 
-    from projections.database import Cursor
     from projections.due_work import claim_due
+    from storage.database import Cursor
 
     clock.now = T0
     jid = _journey(system, 0)
@@ -210,7 +211,7 @@ def test_the_live_loop_holds_projections_only_through_whole_batches(
         if len(calls) == 4:
             stop.set()
 
-    monkeypatch.setattr(system.runner, "give_way", give_way)
+    monkeypatch.setattr(system.follower, "give_way", give_way)
     loop = threading.Thread(target=scheduler.run_forever,
                             args=(stop, lambda: T0 + timedelta(hours=2), 0.01))
     loop.start()

@@ -76,7 +76,7 @@ def test_live_journeys_lock_everything_but_name_and_description() -> None:
         j.update_details({"name": "x", "timezone": "UTC", "trigger_type": "y"}, T0)
 
     assert j.name == "renamed"
-    assert [p.field for p in refused.value.problems] == ["timezone", "triggerType"]
+    assert [p.field for p in refused.value.problems] == ["timezone", "trigger_type"]
 
 
 def test_delete_only_in_draft() -> None:

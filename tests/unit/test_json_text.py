@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from projections.database import from_json, to_json
+from storage.values import from_json, to_json
 
 
 @pytest.mark.parametrize("value", [

@@ -18,7 +18,8 @@ from eventsourcing.persistence import (
 )
 
 from domain.application import JourneysApplication
-from domain.transcoding import JourneysTranscoder
+from journeys.wiring import TRANSCODER
+from storage.transcoding import JourneysTranscoder
 
 
 def _transcoders() -> tuple[JSONTranscoder, JourneysTranscoder]:
@@ -84,8 +85,9 @@ def test_another_datetime_transcoding_is_used_rather_than_the_shortcut() -> None
     assert decoded == datetime(2030, 1, 7, 9, 0, 0, 1)
 
 
-def test_the_application_decodes_with_it() -> None:
-    app = JourneysApplication(clock=lambda: datetime(2030, 1, 7, tzinfo=UTC))
+def test_the_composition_root_chooses_it_for_the_application() -> None:
+    app = JourneysApplication(env={"TRANSCODER_TOPIC": TRANSCODER},
+                              clock=lambda: datetime(2030, 1, 7, tzinfo=UTC))
     assert type(app.mapper.transcoder) is JourneysTranscoder
     assert type(app.mapper.transcoder.decode(b'{"at": {"_type_": "datetime_iso", '
                                              b'"_data_": "2030-01-07T09:00:00+00:00"}}')["at"]) \

@@ -1,0 +1,112 @@
+"""Enrolling a customer by hand: the trigger's conditions do not apply (an operator's
+choice overrides them), and an unknown customer is registered on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventsourcing.application import Application
+
+from domain.customer import Customer
+from domain.enrolling import start_enrollment
+from domain.enrollment import Enrollment
+from domain.errors import Conflict, JourneysError, NotFound
+from domain.ids import IdFactory, customer_id_for, slot_id_for
+from domain.journey import ACTIVE, Journey
+from domain.loading import Loaded
+from domain.ports import AggregateLoader, JourneyLookup
+from domain.retries import until_saved
+
+
+@dataclass(frozen=True)
+class ManualEnrollment:
+    """One request to enroll a customer by hand (`tenant_id` None: any tenant's journey)."""
+
+    journey_id: str
+    customer_id: str
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A new enrollment, the number of the step it starts at, and its log position."""
+
+    enrollment: Enrollment
+    step_number: int | None
+    position: int
+
+
+class ManualEnrolling:
+    def __init__(self, app: Application[str], journeys: JourneyLookup,
+                 clock: Callable[[], datetime], new_id: IdFactory,
+                 loader: AggregateLoader) -> None:
+        self.app = app
+        self.journeys = journeys
+        self.clock = clock
+        self.new_id = new_id
+        self.loader = loader
+
+    def enroll(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> Enrolled:
+        outcome = self.enroll_many([ManualEnrollment(journey_id, customer_id, tenant_id)])[0]
+        if isinstance(outcome, JourneysError):
+            raise outcome
+        return outcome
+
+    def enroll_many(self, requests: Sequence[ManualEnrollment]) -> list[Enrolled | JourneysError]:
+        """Manual enrollments saved together (one transaction, one log position): for each
+        request, in order, what `enroll` would return, or the refusal it would raise. A
+        later request sees what an earlier one of the same call did (a second enrollment
+        of one customer in one journey is refused as it would be one after the other)."""
+
+        def attempt() -> list[Enrolled | JourneysError]:
+            journeys = {key: self._enrolling_journey(*key)
+                        for key in dict.fromkeys((r.journey_id, r.tenant_id) for r in requests)}
+            targets = [journeys[(r.journey_id, r.tenant_id)] for r in requests]
+            loaded = Loaded(self.app, self.loader)
+            loaded.preload(key for request, journey in zip(requests, targets, strict=True)
+                           if isinstance(journey, Journey)
+                           for key in (customer_id_for(journey.tenant_id, request.customer_id),
+                                       slot_id_for(journey.id, request.customer_id)))  # one query
+            now = self.clock()
+            made = [journey if isinstance(journey, JourneysError)
+                    else (self._enroll(loaded, journey, request.customer_id, now), journey)
+                    for request, journey in zip(requests, targets, strict=True)]
+            position = loaded.save()
+            return [outcome if isinstance(outcome, JourneysError)
+                    else _enrolled(*outcome, position) for outcome in made]
+
+        return until_saved(attempt, "the customer's enrollment")
+
+    def _enroll(self, loaded: Loaded, journey: Journey, customer_id: str,
+                now: datetime) -> Enrollment | Conflict:
+        """Enroll the customer (registered if unknown), or the slot's refusal (only a
+        customer known before has a slot to refuse)."""
+        customer: Customer | None = loaded.get(customer_id_for(journey.tenant_id, customer_id))
+        if customer is None:
+            customer = Customer.register(journey.tenant_id, customer_id, now)
+            loaded.add(customer)
+        try:
+            return start_enrollment(loaded, journey, customer, self.new_id("enrollment"),
+                                    {"type": "manual"}, now)
+        except Conflict as refused:
+            return refused
+
+    def _enrolling_journey(self, journey_id: str, tenant_id: str | None) -> Journey | JourneysError:
+        """The journey to enroll into, or why it cannot take enrollments."""
+        try:
+            journey = self.journeys(journey_id, tenant_id)
+        except NotFound as missing:
+            return missing
+        if journey.status != ACTIVE:
+            return Conflict(f"only ACTIVE journeys enroll; this one is {journey.status}",
+                            code="JOURNEY_NOT_ACTIVE")
+        return journey
+
+
+def _enrolled(made: Enrollment | Conflict, journey: Journey, position: int) -> Enrolled | Conflict:
+    if isinstance(made, Conflict):
+        return made
+    numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
+    return Enrolled(made, numbers.get(made.current_step_id or ""), position)

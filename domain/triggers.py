@@ -1,0 +1,197 @@
+"""Trigger events: received durably, then matched against the tenant's ACTIVE journeys,
+enrolling the customer where the journey's trigger conditions hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import RecordConflictError
+
+from domain.advancing import Advancing, Processed
+from domain.conditions import evaluate
+from domain.customer import Customer
+from domain.enrolling import start_enrollment
+from domain.enrollment import Enrollment
+from domain.errors import Conflict
+from domain.ids import IdFactory, customer_id_for, slot_id_for, stable_id, trigger_event_id_for
+from domain.journey import ACTIVE, Journey
+from domain.loading import Loaded
+from domain.ports import AggregateLoader, TriggeredJourneys
+from domain.trigger_event import TriggerEvent
+
+CONFLICT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    tenant_id: str
+    event_type: str
+    customer_id: str
+    event_id: str | None
+    occurred_at: datetime | None
+    data: dict[str, Any]
+    customer: dict[str, Any] | None
+
+
+@dataclass
+class Ingested:
+    accepted: int = 0
+    duplicates: int = 0
+    position: int = 0
+
+
+class Triggers:
+    def __init__(
+        self,
+        app: Application[str],
+        clock: Callable[[], datetime],
+        new_id: IdFactory,
+        journeys: TriggeredJourneys,
+        loader: AggregateLoader,
+        advancing: Advancing,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.new_id = new_id
+        self.journeys = journeys
+        self.loader = loader
+        self.advancing = advancing
+
+    def ingest(self, events: Sequence[IncomingEvent]) -> Ingested:
+        """Store trigger events durably; a repeated (tenant, eventId) is accepted and ignored."""
+        now = self.clock()
+        received: dict[str, IncomingEvent] = {}
+        duplicates = 0
+        for incoming in events:
+            aggregate_id = (
+                trigger_event_id_for(incoming.tenant_id, incoming.event_id)
+                if incoming.event_id is not None
+                else self.new_id("event")
+            )
+            if aggregate_id in received:
+                duplicates += 1
+                continue
+            received[aggregate_id] = incoming
+
+        def received_event(aggregate_id: str) -> TriggerEvent:
+            incoming = received[aggregate_id]
+            return TriggerEvent(
+                tenant_id=incoming.tenant_id,
+                event_type=incoming.event_type,
+                customer_id=incoming.customer_id,
+                event_id=incoming.event_id,
+                occurred_at=incoming.occurred_at or now,
+                data=incoming.data,
+                customer=incoming.customer,
+                at=now,
+                id=aggregate_id,  # type: ignore[call-arg]
+            )
+
+        result = Ingested(duplicates=duplicates)
+        try:
+            recordings = self.app.save(*(received_event(i) for i in received))
+            result.accepted = len(received)
+            result.position = max((r.notification.id for r in recordings), default=0)
+            return result
+        except RecordConflictError:
+            pass  # some were seen before: store the others one by one, made afresh
+        for aggregate_id in received:
+            try:
+                recordings = self.app.save(received_event(aggregate_id))
+            except RecordConflictError:
+                result.duplicates += 1
+                continue
+            result.accepted += 1
+            result.position = max([result.position, *(r.notification.id for r in recordings)])
+        return result
+
+    def match(self, triggers: Iterable[Any], now: datetime | None = None) -> Processed:
+        """Enroll customers from `TriggerEvent.Received` events; safe to run twice on the same.
+
+        Each enrollment's id derives from (journey, trigger event), and the customer's slot
+        refuses a second active enrollment, so replaying a batch enrolls no one twice.
+        Given `now`, the new enrollments' first pass runs at once and is saved with them
+        (the steps due by `now`, exactly as the scheduler would run them next).
+        """
+        triggers = list(triggers)
+        try:
+            return self._match(triggers, now)
+        except RecordConflictError:
+            result = Processed()
+            for trigger in triggers:
+                result.add(self._match_each(trigger, now))
+            return result
+
+    def _match_each(self, trigger: Any, now: datetime | None) -> Processed:
+        """One trigger on its own, reloading on conflict; a persistent conflict is raised, so
+        the matcher keeps its position and the trigger is matched in a later round."""
+        for _attempt in range(CONFLICT_ATTEMPTS - 1):
+            try:
+                return self._match([trigger], now)
+            except RecordConflictError:
+                continue
+        return self._match([trigger], now)
+
+    def _match(self, triggers: list[Any], now: datetime | None) -> Processed:
+        loaded = Loaded(self.app, self.loader)
+        candidates: dict[tuple[str, str], list[str]] = {}
+        for trigger in triggers:
+            key = (trigger.tenant_id, trigger.event_type)
+            if key not in candidates:
+                candidates[key] = self.journeys.journeys_triggered_by(*key)
+        pairs = [(t, j) for t in triggers for j in candidates[(t.tenant_id, t.event_type)]]
+        slot_ids = [slot_id_for(j, t.customer_id) for t, j in pairs]
+        loaded.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids
+                       + [stable_id("enrollment", j, t.originator_id) for t, j in pairs])
+        slots = [slot for slot in (loaded.get(i) for i in slot_ids) if slot is not None]
+        loaded.preload([slot.enrollment_id for slot in slots])  # still active?
+        started: list[tuple[Enrollment, Journey, Customer]] = []
+        for trigger in triggers:
+            journey_ids = candidates[(trigger.tenant_id, trigger.event_type)]
+            if not journey_ids and not trigger.customer:
+                continue
+            customer = self._customer_for(loaded, trigger)  # the profile it carries is kept
+            profile = {**customer.profile(), **trigger.data}
+            for journey_id in journey_ids:
+                journey: Journey | None = loaded.get(journey_id)
+                if journey is None or journey.status != ACTIVE or journey.trigger_type != trigger.event_type:
+                    continue
+                conditions = journey.trigger_config.get("conditions") or []
+                if not evaluate(conditions, "AND", profile)[0]:
+                    continue
+                enrollment_id = stable_id("enrollment", journey_id, trigger.originator_id)
+                if loaded.get(enrollment_id) is not None:
+                    continue  # this trigger enrolled here before: a replay after a crash
+                source = {"type": "event", "eventId": trigger.event_id,
+                          "triggerEventId": trigger.originator_id}
+                try:
+                    enrollment = start_enrollment(loaded, journey, customer, enrollment_id,
+                                                  source, trigger.at)
+                except Conflict:
+                    continue  # the customer's slot refuses: enrolled already, or once only
+                started.append((enrollment, journey, customer))
+        result = Processed(enrolled=len(started))
+        if now is not None:  # after every trigger is matched
+            result.add(self.advancing.passes(loaded, started, now))
+        result.position = loaded.save()
+        return result
+
+    @staticmethod
+    def _customer_for(loaded: Loaded, trigger: Any) -> Customer:
+        customer: Customer | None = loaded.get(customer_id_for(trigger.tenant_id, trigger.customer_id))
+        profile = trigger.customer or {}
+        if customer is None:
+            customer = Customer.register(
+                trigger.tenant_id, trigger.customer_id, trigger.at, profile.get("name"),
+                profile.get("email"), dict(profile.get("attributes") or {}),
+            )
+            loaded.add(customer)
+        elif profile:
+            customer.merge_profile(profile.get("name"), profile.get("email"),
+                                   dict(profile.get("attributes") or {}), trigger.at)
+            loaded.add(customer)
+        return customer

@@ -1,0 +1,117 @@
+"""Where each read model has got in the log: one row per projection in
+`projection_tracking`, moved by compare-and-set in the transaction that writes its rows,
+and the read models' tables, made and dropped beside their rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from projections.projection import Projection
+from storage.database import Cursor, Database
+from storage.event_log import EventLog
+
+log = logging.getLogger(__name__)
+
+TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_tracking ("
+    "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+PROJECTED_CHANNEL = "journeys_projected"  # each batch's commit is announced there
+RESET = "reset"  # announced on PROJECTED_CHANNEL when positions are set back
+
+
+def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position: int) -> bool:
+    """Compare-and-set of tracking rows, in one statement: False if someone else moved any
+    of them from `expected` (the caller then rolls back)."""
+    marks = ", ".join("?" for _ in names)
+    moved = cursor.execute(
+        f"UPDATE projection_tracking SET position = ? WHERE position = ? AND name IN ({marks}) "
+        "RETURNING name",
+        (position, expected, *names),
+    ).fetchall()
+    return len(moved) == len(names)
+
+
+def ensure_tracking(cursor: Cursor, name: str) -> None:
+    cursor.execute("INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
+                   "ON CONFLICT (name) DO NOTHING", (name,))
+
+
+def _is_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
+
+
+class Tracking:
+    """The positions of some projections, and their tables."""
+
+    def __init__(self, database: Database, log_: EventLog, projections: Sequence[Projection]) -> None:
+        self.database = database
+        self.log = log_
+        self.projections = {p.name: p for p in projections}
+
+    def create_tables(self) -> None:
+        """Make the read models' tables and tracking rows, where they are missing. A read
+        model that has a table it did not have when it was applied so far (a new version
+        of Journeys added it) is dropped and replayed from the start (`decisions/0029`)."""
+        with self.database.transaction() as cursor:  # callers hold Database.schema_lock
+            cursor.execute(TRACKING_DDL)
+            there = cursor.tables()
+            positions = {row["name"]: int(row["position"]) for row in cursor.execute(
+                "SELECT name, position FROM projection_tracking").fetchall()}
+            for projection in self.projections.values():
+                missing = [t for t in projection.tables if t not in there]
+                if missing and positions.get(projection.name, 0) > 0:
+                    log.warning("read model %s has no %s: replaying it from the start",
+                                projection.name, ", ".join(missing))
+                    self._drop(cursor, projection)
+                for statement in projection.create_statements(self.database.dialect):
+                    cursor.execute(statement)
+                ensure_tracking(cursor, projection.name)
+
+    def positions(self) -> dict[str, int]:
+        rows = self.database.query("SELECT name, position FROM projection_tracking")
+        found = {row["name"]: int(row["position"]) for row in rows}
+        return {name: found.get(name, 0) for name in self.projections}
+
+    def positions_and_head(self) -> tuple[dict[str, int], int]:
+        """`positions()` and the log's head, in one statement where both are in one
+        database: one round trip, and one snapshot, so the head is at least every position
+        it shows. (A SQLite rebuild worker's positions are in a file of its own.)"""
+        if self.log.database is not self.database:
+            return self.positions(), self.log.head()
+        rows = self.database.query(
+            f"SELECT name, position, (SELECT max({self.database.notification_id}) "
+            f"FROM {self.log.table}) AS head FROM projection_tracking")
+        found = {row["name"]: int(row["position"]) for row in rows}
+        head = int(rows[0]["head"] or 0) if rows else self.log.head()
+        return {name: found.get(name, 0) for name in self.projections}, head
+
+    def reset(self, names: Sequence[str], *, indexes: bool = True) -> None:
+        """Drop and recreate the named read models and set their tracking back to 0, and
+        announce it. Dropping (not just emptying) applies a changed table definition.
+        Without `indexes`, only the tables and their primary keys are made
+        (`create_indexes` adds the rest)."""
+        with self.database.transaction() as cursor:
+            for name in names:
+                projection = self.projections[name]
+                self._drop(cursor, projection)
+                for statement in projection.create_statements(self.database.dialect):
+                    if indexes or not _is_index(statement):
+                        cursor.execute(statement)
+            cursor.announce(PROJECTED_CHANNEL, RESET)
+
+    def create_indexes(self, names: Sequence[str]) -> None:
+        """Make the named read models' secondary indexes, if they are missing."""
+        with self.database.transaction() as cursor:
+            for name in names:
+                for statement in self.projections[name].create_statements(self.database.dialect):
+                    if _is_index(statement):
+                        cursor.execute(statement)
+
+    @staticmethod
+    def _drop(cursor: Cursor, projection: Projection) -> None:
+        for table in projection.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?",
+                       (projection.name,))
