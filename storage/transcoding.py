@@ -4,10 +4,11 @@
 The library's `JSONTranscoder` decodes with the standard library's parser and an
 `object_hook` called for every object, where replaying the log spent much of its CPU.
 orjson parses the same text faster; the objects that stand for a transcoded value
-(`{"_type_": …, "_data_": …}`) are then turned into their values by one walk. Encoding is left to the library. Whatever orjson refuses but the standard parser
-accepts (NaN, escaped lone surrogates) is decoded by the library, and so is a document
-with a float of 2**63 or more: orjson reads an integer past 64 bits as a float, where the
-standard parser keeps it an int. A value therefore decodes the same either way.
+(`{"_type_": …, "_data_": …}`) are then turned into their values by one walk. Encoding
+is left to the library. Whatever orjson refuses but the standard parser accepts (NaN,
+escaped lone surrogates) is decoded by the library, and so is a document with a float of
+2**63 or more: orjson reads an integer past 64 bits as a float, where the standard parser
+keeps it an int. A value therefore decodes the same either way.
 """
 
 from __future__ import annotations
