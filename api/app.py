@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import falcon
@@ -40,11 +41,19 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the range of a number")
+    return number
+
+
 def _loads(text: str) -> Any:
     """json.loads, with nesting too deep for the parser reported as malformed input, and
-    NaN and Infinity (which Python's parser accepts, and RFC 8259 does not) refused."""
+    NaN, Infinity and numbers beyond a double's range (`1e309`, which Python's parser
+    reads as infinity) refused: RFC 8259 has none of them."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -66,6 +75,8 @@ def create_app(
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.req_options.media_handlers[falcon.MEDIA_URLENCODED] = json_handler
     app.req_options.media_handlers["text/plain"] = json_handler
+    # Only JSON is read: a multipart form is 415, not parsed.
+    app.req_options.media_handlers.pop(falcon.MEDIA_MULTIPART, None)
     errors.register(app)
     app.set_error_serializer(_serialize_error)
 

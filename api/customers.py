@@ -28,11 +28,11 @@ class CustomerItem:
         """Create or replace a tenant's customer profile."""
         body: schemas.PutCustomer = req.context.json
         _check_customer_id(customer_id)
-        _, position, created = self.services.app.put_customer(
+        saved = self.services.app.put_customer(
             body.tenantId, customer_id, body.name, body.email, body.attributes
         )
-        self.services.settle(position)
-        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        self.services.settle(saved.position)
+        resp.status = falcon.HTTP_201 if saved.created else falcon.HTTP_200
         row = get_customer(self.services.database, body.tenantId, customer_id)
         resp.media = row and customer_document(row)
 

@@ -41,6 +41,16 @@ class ApiError(falcon.HTTPError):
         return document
 
 
+CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    431: "HEADERS_TOO_LARGE",
+    500: "INTERNAL_ERROR",
+    503: "UNAVAILABLE",
+}
 _HEAD = re.compile(r"^[a-z][a-z0-9_]*")
 
 
@@ -87,13 +97,7 @@ def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPEr
     if isinstance(error, ApiError):
         raise error
     status = error.status
-    code = {
-        400: "BAD_REQUEST",
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        413: "PAYLOAD_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-    }.get(error.status_code, "HTTP_ERROR")
+    code = CODES.get(error.status_code, "HTTP_ERROR")
     description = error.description or error.title or "request refused"
     if isinstance(error, falcon.MediaMalformedError):
         description = "the body is not valid JSON"

@@ -32,8 +32,9 @@ MAX_DEPTH = 32
 
 
 def _unstorable(document: Any) -> str | None:
-    """Why a parsed body could not be stored and replayed safely, if it could not:
-    NUL characters (PostgreSQL text cannot hold them) or nesting deeper than MAX_DEPTH."""
+    """Why a parsed body could not be stored and replayed safely, if it could not: NUL
+    characters (PostgreSQL text cannot hold them), lone surrogates (no UTF-8 can hold
+    them) or nesting deeper than MAX_DEPTH."""
     stack: list[tuple[Any, int]] = [(document, 0)]
     while stack:
         value, depth = stack.pop()
@@ -42,6 +43,11 @@ def _unstorable(document: Any) -> str | None:
         if isinstance(value, str):
             if "\x00" in value:
                 return "text may not contain NUL (\\u0000) characters"
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "text may not contain lone surrogates (such as \\ud800)"
         elif isinstance(value, dict):
             stack.extend((k, depth + 1) for k in value)
             stack.extend((v, depth + 1) for v in value.values())

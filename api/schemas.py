@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.conditions import OPERATORS
 from domain.steps import STEP_TYPES
@@ -20,6 +21,29 @@ Operator = Literal[
 assert set(Operator.__args__) == OPERATORS  # type: ignore[attr-defined]
 assert set(StepType.__args__) == set(STEP_TYPES)  # type: ignore[attr-defined]
 
+# Free-form objects (a customer's attributes, an event's data, a step's config) are bounded
+# in keys and in size, so no client can make the service hold or replay megabytes for one
+# customer or one step (docs/security.md).
+FREE_FORM_KEYS = 100
+FREE_FORM_BYTES = 16 * 1024
+
+
+def _small(value: Any) -> Any:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8",
+                                                                                   "surrogatepass"))
+    if size > FREE_FORM_BYTES:
+        raise ValueError(f"at most {FREE_FORM_BYTES} bytes as JSON, not {size}")
+    return value
+
+
+FreeForm = Annotated[
+    dict[str, Any],
+    Field(max_length=FREE_FORM_KEYS,
+          description=f"A JSON object of at most {FREE_FORM_KEYS} keys and "
+                      f"{FREE_FORM_BYTES} bytes as compact JSON."),
+    AfterValidator(_small),
+]
+
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -32,7 +56,7 @@ class Query(BaseModel):
 class Rule(Request):
     field: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     operator: Operator
-    value: Any = None
+    value: Annotated[Any, AfterValidator(_small)] = None
 
 
 class TriggerConfig(Request):
@@ -64,7 +88,7 @@ class UpdateJourney(Request):
 class AddStep(Request):
     type: StepType
     name: Name
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: FreeForm = Field(default_factory=dict)
     nextStepId: Token | None = None
     nextStepYesId: Token | None = None
     nextStepNoId: Token | None = None
@@ -75,7 +99,7 @@ class UpdateStep(Request):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
 
     name: Name | None = None
-    config: dict[str, Any] | None = None
+    config: FreeForm | None = None
     nextStepId: Token | None = None
     nextStepYesId: Token | None = None
     nextStepNoId: Token | None = None
@@ -98,7 +122,7 @@ class Enroll(Request):
 class CustomerProfile(Request):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: FreeForm = Field(default_factory=dict)
 
 
 class PutCustomer(CustomerProfile):
@@ -111,7 +135,7 @@ class TriggerEventIn(Request):
     customerId: Token
     eventId: Token | None = None
     occurredAt: Annotated[AwareDatetime, Field(strict=False)] | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: FreeForm = Field(default_factory=dict)
     customer: CustomerProfile | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -12,6 +12,7 @@ from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrIm
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import EnvType
 
+from domain.caller import BY_SYSTEM, Caller
 from domain.customer import Customer
 from domain.errors import NotFound
 from domain.ids import IdFactory, customer_id_for, is_id_of, random_id
@@ -25,11 +26,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command changed, and the log position a reader must reach to see it."""
+    """What a command changed, and the log position a reader must reach to see it (0 while
+    it is not saved yet)."""
 
     journey: Journey
     position: int
     detail: Any = None
+
+
+@dataclass(frozen=True)
+class ProfileSaved:
+    customer: Customer
+    created: bool
+    position: int = 0
 
 
 class _Together:
@@ -109,20 +118,22 @@ class JourneysApplication(Application[str]):
         name: str | None,
         email: str | None,
         attributes: dict[str, Any],
-    ) -> tuple[Customer, int, bool]:
-        """Create or replace a profile; returns it, the log position, and whether it is new."""
+        caller: Caller = BY_SYSTEM,
+    ) -> ProfileSaved:
+        """Create or replace a profile."""
 
-        def attempt() -> tuple[Customer, int, bool]:
+        def attempt() -> ProfileSaved:
             now = self.clock()
             try:
                 customer = self.customer(tenant_id, customer_id)
-                customer.replace_profile(name, email, attributes, now)
-                created = False
+                customer.replace_profile(name, email, attributes, now, caller.actor)
+                saved = ProfileSaved(customer, created=False)
             except NotFound:
-                customer = Customer.register(tenant_id, customer_id, now, name, email, attributes)
-                created = True
-            recordings = self.save(customer)
-            return customer, max(r.notification.id for r in recordings), created
+                customer = Customer.register(tenant_id, customer_id, now, name, email, attributes,
+                                             actor=caller.actor)
+                saved = ProfileSaved(customer, created=True)
+            recordings = self.save(customer, **caller.recorded_with(saved))
+            return replace(saved, position=max(r.notification.id for r in recordings))
 
         return until_saved(attempt, "the customer")
 
@@ -136,6 +147,7 @@ class JourneysApplication(Application[str]):
         allow_reentry: bool = False,
         timezone: str = "UTC",
         created_by: str | None = None,
+        caller: Caller = BY_SYSTEM,
     ) -> Outcome:
         details: dict[str, Any] = {
             "timezone": timezone,
@@ -152,31 +164,43 @@ class JourneysApplication(Application[str]):
             timezone=timezone,
             created_by=created_by,
             at=self.clock(),
+            actor=caller.actor,
             id=self.new_id("journey"),  # type: ignore[call-arg]  # accepted by the library's metaclass
         )
-        return Outcome(journey, self._save(journey))
+        created = Outcome(journey, 0)
+        return replace(created, position=self._save(journey, **caller.recorded_with(created)))
 
-    def update_journey(
-        self, journey_id: str, changes: dict[str, Any], tenant_id: str | None = None
-    ) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.update_details(changes, self.clock()))
+    def update_journey(self, journey_id: str, changes: dict[str, Any],
+                       tenant_id: str | None = None, caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.update_details(changes, self.clock(), caller.actor))
 
-    def activate(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.activate(self.clock()))
+    def activate(self, journey_id: str, tenant_id: str | None = None,
+                 caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.activate(self.clock(), caller.actor))
 
-    def pause(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.pause(self.clock()))
+    def pause(self, journey_id: str, tenant_id: str | None = None,
+              caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.pause(self.clock(), caller.actor))
 
-    def resume(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.resume(self.clock()))
+    def resume(self, journey_id: str, tenant_id: str | None = None,
+               caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.resume(self.clock(), caller.actor))
 
-    def archive(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
+    def archive(self, journey_id: str, tenant_id: str | None = None,
+                caller: Caller = BY_SYSTEM) -> Outcome:
         """Archive the journey. Its ACTIVE enrollments are exited by `Exits.exit_all`, and
         any the caller did not know of by the engine, when it next looks at them."""
-        return self._change(journey_id, tenant_id, lambda j: j.archive(self.clock()))
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.archive(self.clock(), caller.actor))
 
-    def delete_journey(self, journey_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.delete(self.clock()))
+    def delete_journey(self, journey_id: str, tenant_id: str | None = None,
+                       caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.delete(self.clock(), caller.actor))
 
     def add_step(
         self,
@@ -187,6 +211,7 @@ class JourneysApplication(Application[str]):
         successors: dict[str, str | None] | None = None,
         after_step_id: str | None = None,
         tenant_id: str | None = None,
+        caller: Caller = BY_SYSTEM,
     ) -> Outcome:
         step = Step(
             id=self.new_id("step"),
@@ -197,10 +222,10 @@ class JourneysApplication(Application[str]):
         )
 
         def add(journey: Journey) -> Step:
-            journey.add_step(step, after_step_id, self.clock())
+            journey.add_step(step, after_step_id, self.clock(), caller.actor)
             return step
 
-        return self._change(journey_id, tenant_id, add)
+        return self._change(journey_id, tenant_id, caller, add)
 
     def update_step(
         self,
@@ -208,35 +233,34 @@ class JourneysApplication(Application[str]):
         step_id: str,
         changes: dict[str, Any],
         tenant_id: str | None = None,
+        caller: Caller = BY_SYSTEM,
     ) -> Outcome:
-        return self._change(
-            journey_id, tenant_id, lambda j: j.update_step(step_id, changes, self.clock())
-        )
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.update_step(step_id, changes, self.clock(), caller.actor))
 
-    def remove_step(self, journey_id: str, step_id: str, tenant_id: str | None = None) -> Outcome:
-        return self._change(journey_id, tenant_id, lambda j: j.remove_step(step_id, self.clock()))
+    def remove_step(self, journey_id: str, step_id: str, tenant_id: str | None = None,
+                    caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.remove_step(step_id, self.clock(), caller.actor))
 
-    def reorder_steps(
-        self, journey_id: str, step_ids: list[str], tenant_id: str | None = None
-    ) -> Outcome:
-        return self._change(
-            journey_id, tenant_id, lambda j: j.reorder_steps(step_ids, self.clock())
-        )
+    def reorder_steps(self, journey_id: str, step_ids: list[str], tenant_id: str | None = None,
+                      caller: Caller = BY_SYSTEM) -> Outcome:
+        return self._change(journey_id, tenant_id, caller,
+                            lambda j: j.reorder_steps(step_ids, self.clock(), caller.actor))
 
     # Plumbing ------------------------------------------------------------------
 
-    def _change(
-        self, journey_id: str, tenant_id: str | None, decide: Callable[[Journey], T]
-    ) -> Outcome:
+    def _change(self, journey_id: str, tenant_id: str | None, caller: Caller,
+                decide: Callable[[Journey], T]) -> Outcome:
         """Load, decide, save; a concurrent writer means reload and decide again."""
 
         def attempt() -> Outcome:
             journey = self.journey(journey_id, tenant_id)
-            detail = decide(journey)
-            return Outcome(journey, self._save(journey), detail)
+            decided = Outcome(journey, 0, decide(journey))
+            return replace(decided, position=self._save(journey, **caller.recorded_with(decided)))
 
         return until_saved(attempt, "the journey")
 
-    def _save(self, *aggregates: Journey) -> int:
-        recordings = self.save(*aggregates)
+    def _save(self, journey: Journey, **kwargs: Any) -> int:
+        recordings = self.save(journey, **kwargs)
         return max((r.notification.id for r in recordings), default=0)

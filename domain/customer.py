@@ -8,6 +8,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.aggregate import StrAggregate
+from domain.caller import SYSTEM
 from domain.ids import customer_id_for
 from domain.profiles import apply_updates
 
@@ -26,13 +27,14 @@ class Customer(StrAggregate):
         email: str | None,
         attributes: dict[str, Any],
         at: datetime,
+        actor: str = SYSTEM,
     ) -> None:
         self.tenant_id = tenant_id
         self.customer_id = customer_id
         self.name = name
         self.email = email
         self.attributes = attributes
-        self.updated_at = at
+        self.created_at = self.updated_at = at
 
     @classmethod
     def register(
@@ -43,11 +45,12 @@ class Customer(StrAggregate):
         name: str | None = None,
         email: str | None = None,
         attributes: dict[str, Any] | None = None,
+        actor: str = SYSTEM,
     ) -> Customer:
         """A new customer, under the id derived from (tenant, customerId)."""
         return cls(
             tenant_id=tenant_id, customer_id=customer_id, name=name, email=email,
-            attributes=attributes or {}, at=at,
+            attributes=attributes or {}, at=at, actor=actor,
             id=customer_id_for(tenant_id, customer_id),  # type: ignore[call-arg]
         )
 
@@ -57,7 +60,8 @@ class Customer(StrAggregate):
 
     @event("ProfileReplaced")
     def replace_profile(
-        self, name: str | None, email: str | None, attributes: dict[str, Any], at: datetime
+        self, name: str | None, email: str | None, attributes: dict[str, Any], at: datetime,
+        actor: str = SYSTEM,
     ) -> None:
         self.name, self.email, self.attributes = name, email, attributes
         self.updated_at = at

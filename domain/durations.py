@@ -15,6 +15,11 @@ _ISO = re.compile(
 )
 
 
+# The longest WAIT: five years, in each unit. A longer one is refused where it is written,
+# so an enrollment never reaches an instant the calendar cannot hold.
+LONGEST = {"minutes": 5 * 365 * 24 * 60, "hours": 5 * 365 * 24, "days": 5 * 365 + 1, "weeks": 5 * 52}
+
+
 @dataclass(frozen=True)
 class Duration:
     """A parsed WAIT: minutes and hours are elapsed time, days and weeks are calendar time."""
@@ -47,4 +52,7 @@ def parse_duration(text: object) -> Duration:
 def _positive(duration: Duration, text: str) -> Duration:
     if duration.amount <= 0:
         raise ValueError(f"duration {text!r} must be longer than zero")
+    if duration.amount > LONGEST[duration.unit]:
+        raise ValueError(f"duration {text!r} is longer than five years "
+                         f"(at most {LONGEST[duration.unit]} {duration.unit})")
     return duration

@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.aggregate import StrAggregate
+from domain.caller import SYSTEM
 
 ACTIVE, COMPLETED, EXITED, FAILED = "ACTIVE", "COMPLETED", "EXITED", "FAILED"
 ADVANCE, WAIT, SEND = "advance", "wait", "send"
@@ -90,8 +91,8 @@ class Enrollment(StrAggregate):
     def complete(self, at: datetime) -> None:
         self._note("Completed", at=at)
 
-    def exit(self, reason: str, at: datetime) -> None:
-        self._note("Exited", reason=reason, at=at)
+    def exit(self, reason: str, at: datetime, actor: str = SYSTEM) -> None:
+        self._note("Exited", reason=reason, at=at, actor=actor)
 
     def fail(self, step_id: str | None, reason: str, at: datetime) -> None:
         self._note("Failed", step_id=step_id, reason=reason, at=at)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from eventsourcing.application import Application
 
+from domain.caller import BY_SYSTEM, Caller
 from domain.enrollment import Enrollment
 from domain.enrollment_slot import EnrollmentSlot
 from domain.errors import NotFound
@@ -27,7 +28,8 @@ class Exits:
         self.clock = clock
         self.loader = loader
 
-    def exit_customer(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> int:
+    def exit_customer(self, journey_id: str, customer_id: str, tenant_id: str | None = None,
+                      caller: Caller = BY_SYSTEM) -> int:
         """Exit the customer's ACTIVE enrollment (reason MANUAL); NotFound if there is none.
         Returns the log position."""
         journey = self.journeys(journey_id, tenant_id)
@@ -38,23 +40,28 @@ class Exits:
             enrollment: Enrollment | None = None if slot is None else loaded.get(slot.enrollment_id)
             if enrollment is None or not enrollment.is_active:
                 raise NotFound(f"customer {customer_id} has no active enrollment in {journey_id}")
-            enrollment.exit("MANUAL", self.clock())
+            enrollment.exit("MANUAL", self.clock(), caller.actor)
             enrollment.record()
             loaded.add(enrollment)
-            return loaded.save()
+            return loaded.save(**caller.recorded_with(enrollment))
 
         return until_saved(attempt, "the enrollment")
 
-    def exit_all(self, enrollment_ids: Sequence[str], reason: str) -> tuple[int, int]:
-        """Exit those of these enrollments that are still ACTIVE; returns (count, position).
+    def exit_all(self, enrollment_ids: Sequence[str], reason: str,
+                 caller: Caller = BY_SYSTEM) -> tuple[int, int]:
+        """Exit those of these enrollments that are still ACTIVE, in transactions of up to
+        CHUNK; returns (count, position). The receipt of the count is saved with the last.
 
         A chunk that keeps losing races (the scheduler is moving its enrollments) is 409
         BUSY; the engine exits what remains of an archived journey's enrollments."""
         exited, position = 0, 0
-        for start in range(0, len(enrollment_ids), CHUNK):
+        starts = range(0, max(len(enrollment_ids), 1), CHUNK)
+        for start in starts:
             chunk = enrollment_ids[start:start + CHUNK]
+            last = start == starts[-1]
 
-            def attempt(chunk: Sequence[str] = chunk) -> tuple[int, int]:
+            def attempt(chunk: Sequence[str] = chunk, last: bool = last,
+                        before: int = exited) -> tuple[int, int]:
                 loaded = Loaded(self.app, self.loader)
                 loaded.preload(chunk)
                 now = self.clock()
@@ -63,11 +70,12 @@ class Exits:
                     enrollment: Enrollment | None = loaded.get(enrollment_id)
                     if enrollment is None or not enrollment.is_active:
                         continue
-                    enrollment.exit(reason, now)
+                    enrollment.exit(reason, now, caller.actor)
                     enrollment.record()
                     loaded.add(enrollment)
                     count += 1
-                return count, loaded.save()
+                recorded = caller.recorded_with(before + count) if last else {}
+                return count, loaded.save(**recorded)
 
             count, saved = until_saved(attempt, "the journey's enrollments")
             exited += count

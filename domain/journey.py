@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import event
 
 from domain.aggregate import StrAggregate
+from domain.caller import SYSTEM
 from domain.conditions import rule_problems
 from domain.errors import Conflict, Invalid, NotFound, Problem
 from domain.graph import graph_problems
@@ -22,6 +23,7 @@ from domain.steps import (
 
 DRAFT, ACTIVE, PAUSED, ARCHIVED = "DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"
 LIVE_EDITABLE = frozenset({"name", "description"})
+MAX_STEPS = 100
 
 
 def check_details(details: dict[str, Any]) -> None:
@@ -66,6 +68,7 @@ class Journey(StrAggregate):
         timezone: str,
         created_by: str | None,
         at: datetime,
+        actor: str = SYSTEM,
     ) -> None:
         self.tenant_id = tenant_id
         self.name = name
@@ -90,7 +93,7 @@ class Journey(StrAggregate):
 
     # Details -----------------------------------------------------------------
 
-    def update_details(self, changes: dict[str, Any], at: datetime) -> None:
+    def update_details(self, changes: dict[str, Any], at: datetime, actor: str = SYSTEM) -> None:
         self._check_not_archived()
         if self.status != DRAFT:
             locked = [f for f in changes if f not in LIVE_EDITABLE]
@@ -101,17 +104,17 @@ class Journey(StrAggregate):
                     code="FIELD_NOT_EDITABLE",
                 )
         check_details(changes)
-        self._details_updated(changes, at)
+        self._details_updated(changes, at, actor)
 
     @event("DetailsUpdated")
-    def _details_updated(self, changes: dict[str, Any], at: datetime) -> None:
+    def _details_updated(self, changes: dict[str, Any], at: datetime, actor: str = SYSTEM) -> None:
         for key, value in changes.items():
             setattr(self, key, value)
         self.updated_at = at
 
     # Lifecycle ---------------------------------------------------------------
 
-    def activate(self, at: datetime) -> None:
+    def activate(self, at: datetime, actor: str = SYSTEM) -> None:
         self._require_status(DRAFT, "activate")
         problems = graph_problems(self.steps, self.trigger_type)
         if problems:
@@ -120,50 +123,50 @@ class Journey(StrAggregate):
                 problems,
                 code="JOURNEY_INVALID",
             )
-        self._activated(at)
+        self._activated(at, actor)
 
     @event("Activated")
-    def _activated(self, at: datetime) -> None:
+    def _activated(self, at: datetime, actor: str = SYSTEM) -> None:
         self.status = ACTIVE
         self.activated_at = self.updated_at = at
 
-    def pause(self, at: datetime) -> None:
+    def pause(self, at: datetime, actor: str = SYSTEM) -> None:
         self._require_status(ACTIVE, "pause")
-        self._paused(at)
+        self._paused(at, actor)
 
     @event("Paused")
-    def _paused(self, at: datetime) -> None:
+    def _paused(self, at: datetime, actor: str = SYSTEM) -> None:
         self.status = PAUSED
         self.paused_at = self.updated_at = at
 
-    def resume(self, at: datetime) -> None:
+    def resume(self, at: datetime, actor: str = SYSTEM) -> None:
         self._require_status(PAUSED, "resume")
-        self._resumed(at)
+        self._resumed(at, actor)
 
     @event("Resumed")
-    def _resumed(self, at: datetime) -> None:
+    def _resumed(self, at: datetime, actor: str = SYSTEM) -> None:
         self.status = ACTIVE
         self.resumed_at = self.updated_at = at
 
-    def archive(self, at: datetime) -> None:
+    def archive(self, at: datetime, actor: str = SYSTEM) -> None:
         self._check_not_archived()
-        self._archived(at)
+        self._archived(at, actor)
 
     @event("Archived")
-    def _archived(self, at: datetime) -> None:
+    def _archived(self, at: datetime, actor: str = SYSTEM) -> None:
         self.status = ARCHIVED
         self.archived_at = self.updated_at = at
 
-    def delete(self, at: datetime) -> None:
+    def delete(self, at: datetime, actor: str = SYSTEM) -> None:
         if self.status != DRAFT:
             raise Conflict(
                 f"only DRAFT journeys can be deleted; this one is {self.status} (archive it)",
                 code="INVALID_STATE",
             )
-        self._deleted(at)
+        self._deleted(at, actor)
 
     @event("Deleted")
-    def _deleted(self, at: datetime) -> None:
+    def _deleted(self, at: datetime, actor: str = SYSTEM) -> None:
         self.deleted = True
         self.updated_at = at
 
@@ -175,22 +178,27 @@ class Journey(StrAggregate):
                 return step
         raise NotFound(f"step {step_id} not found in journey {self.id}")
 
-    def add_step(self, step: Step, after_step_id: str | None, at: datetime) -> None:
+    def add_step(self, step: Step, after_step_id: str | None, at: datetime,
+                 actor: str = SYSTEM) -> None:
         self._check_structure_editable("add steps")
         if step.type not in STEP_TYPES:
             raise Invalid("unknown step type", [Problem("type", f"must be one of {STEP_TYPES}")])
+        if len(self.steps) >= MAX_STEPS:
+            raise Invalid(f"a journey has at most {MAX_STEPS} steps",
+                          [Problem("steps", f"this one has {len(self.steps)} already")])
         position = len(self.steps)
         if after_step_id is not None:
             position = self._index_of(after_step_id, "after_step_id") + 1
         self._check_successors(step, own_id=None)
-        self._step_added(step.as_dict(), position, at)
+        self._step_added(step.as_dict(), position, at, actor)
 
     @event("StepAdded")
-    def _step_added(self, step: dict[str, Any], position: int, at: datetime) -> None:
+    def _step_added(self, step: dict[str, Any], position: int, at: datetime, actor: str = SYSTEM) -> None:
         self.steps.insert(position, Step.from_dict(step))
         self.updated_at = at
 
-    def update_step(self, step_id: str, changes: dict[str, Any], at: datetime) -> Step:
+    def update_step(self, step_id: str, changes: dict[str, Any], at: datetime,
+                    actor: str = SYSTEM) -> Step:
         self._check_not_archived()
         current = self.step(step_id)
         if self.status != DRAFT:
@@ -209,7 +217,7 @@ class Journey(StrAggregate):
             if problems:
                 raise Invalid("the edit would leave the step unrunnable", problems)
         self._check_successors(updated, own_id=step_id)
-        self._step_updated(step_id, changes, at)
+        self._step_updated(step_id, changes, at, actor)
         return updated
 
     @staticmethod
@@ -223,12 +231,12 @@ class Journey(StrAggregate):
         return False
 
     @event("StepUpdated")
-    def _step_updated(self, step_id: str, changes: dict[str, Any], at: datetime) -> None:
+    def _step_updated(self, step_id: str, changes: dict[str, Any], at: datetime, actor: str = SYSTEM) -> None:
         index = self._index_of(step_id, "step_id")
         self.steps[index] = self.steps[index].with_changes(changes)
         self.updated_at = at
 
-    def remove_step(self, step_id: str, at: datetime) -> None:
+    def remove_step(self, step_id: str, at: datetime, actor: str = SYSTEM) -> None:
         self._check_structure_editable("delete steps")
         self.step(step_id)
         pointing = [s for s in self.steps if s.id != step_id and step_id in s.explicit_targets()]
@@ -238,14 +246,14 @@ class Journey(StrAggregate):
                 [Problem(f"steps[{self.steps.index(s) + 1}]", f"leads to {step_id}") for s in pointing],
                 code="STEP_IN_USE",
             )
-        self._step_removed(step_id, at)
+        self._step_removed(step_id, at, actor)
 
     @event("StepRemoved")
-    def _step_removed(self, step_id: str, at: datetime) -> None:
+    def _step_removed(self, step_id: str, at: datetime, actor: str = SYSTEM) -> None:
         del self.steps[self._index_of(step_id, "step_id")]
         self.updated_at = at
 
-    def reorder_steps(self, step_ids: list[str], at: datetime) -> None:
+    def reorder_steps(self, step_ids: list[str], at: datetime, actor: str = SYSTEM) -> None:
         self._check_structure_editable("reorder steps")
         current = [s.id for s in self.steps]
         if len(step_ids) != len(set(step_ids)) or sorted(step_ids) != sorted(current):
@@ -253,10 +261,10 @@ class Journey(StrAggregate):
                 "stepIds must list each of the journey's steps exactly once",
                 [Problem("step_ids", f"expected a permutation of {current}")],
             )
-        self._steps_reordered(step_ids, at)
+        self._steps_reordered(step_ids, at, actor)
 
     @event("StepsReordered")
-    def _steps_reordered(self, step_ids: list[str], at: datetime) -> None:
+    def _steps_reordered(self, step_ids: list[str], at: datetime, actor: str = SYSTEM) -> None:
         by_id = {s.id: s for s in self.steps}
         self.steps = [by_id[i] for i in step_ids]
         self.updated_at = at

@@ -41,9 +41,10 @@ class Loaded:
         self.loaded[aggregate.id] = aggregate
         self.touched[aggregate.id] = aggregate
 
-    def save(self) -> int:
-        """Save what was added; the log position of the last event (0 if nothing)."""
-        if not self.touched:
+    def save(self, **kwargs: Any) -> int:
+        """Save what was added, and what `kwargs` record with it (`Caller.recorded_with`);
+        the log position of the last event (0 if nothing)."""
+        if not self.touched and not kwargs:
             return 0
-        recordings = self.app.save(*self.touched.values())
+        recordings = self.app.save(*self.touched.values(), **kwargs)
         return max((r.notification.id for r in recordings), default=0)

@@ -4,11 +4,12 @@ choice overrides them), and an unknown customer is registered on the way."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from eventsourcing.application import Application
 
+from domain.caller import BY_SYSTEM, Caller
 from domain.customer import Customer
 from domain.enrolling import start_enrollment
 from domain.enrollment import Enrollment
@@ -27,11 +28,13 @@ class ManualEnrollment:
     journey_id: str
     customer_id: str
     tenant_id: str | None = None
+    caller: Caller = BY_SYSTEM
 
 
 @dataclass(frozen=True)
 class Enrolled:
-    """A new enrollment, the number of the step it starts at, and its log position."""
+    """A new enrollment, the number of the step it starts at, and its log position (0 while
+    it is not saved yet)."""
 
     enrollment: Enrollment
     step_number: int | None
@@ -48,8 +51,10 @@ class ManualEnrolling:
         self.new_id = new_id
         self.loader = loader
 
-    def enroll(self, journey_id: str, customer_id: str, tenant_id: str | None = None) -> Enrolled:
-        outcome = self.enroll_many([ManualEnrollment(journey_id, customer_id, tenant_id)])[0]
+    def enroll(self, journey_id: str, customer_id: str, tenant_id: str | None = None,
+               caller: Caller = BY_SYSTEM) -> Enrolled:
+        outcome = self.enroll_many([ManualEnrollment(journey_id, customer_id, tenant_id,
+                                                     caller)])[0]
         if isinstance(outcome, JourneysError):
             raise outcome
         return outcome
@@ -58,7 +63,9 @@ class ManualEnrolling:
         """Manual enrollments saved together (one transaction, one log position): for each
         request, in order, what `enroll` would return, or the refusal it would raise. A
         later request sees what an earlier one of the same call did (a second enrollment
-        of one customer in one journey is refused as it would be one after the other)."""
+        of one customer in one journey is refused as it would be one after the other).
+        Each request's receipt is saved with the enrollments, in the same transaction;
+        a refusal's is not (it records nothing)."""
 
         def attempt() -> list[Enrolled | JourneysError]:
             journeys = {key: self._enrolling_journey(*key)
@@ -71,25 +78,31 @@ class ManualEnrolling:
                                        slot_id_for(journey.id, request.customer_id)))  # one query
             now = self.clock()
             made = [journey if isinstance(journey, JourneysError)
-                    else (self._enroll(loaded, journey, request.customer_id, now), journey)
+                    else _enrolled(self._enroll(loaded, journey, request, now), journey)
                     for request, journey in zip(requests, targets, strict=True)]
-            position = loaded.save()
-            return [outcome if isinstance(outcome, JourneysError)
-                    else _enrolled(*outcome, position) for outcome in made]
+            receipts = [receipt for request, outcome in zip(requests, made, strict=True)
+                        if isinstance(outcome, Enrolled)
+                        for receipt in request.caller.recorded_with(outcome).get("receipts", [])]
+            position = loaded.save(receipts=receipts) if receipts else loaded.save()
+            return [replace(outcome, position=position) if isinstance(outcome, Enrolled)
+                    else outcome for outcome in made]
 
         return until_saved(attempt, "the customer's enrollment")
 
-    def _enroll(self, loaded: Loaded, journey: Journey, customer_id: str,
+    def _enroll(self, loaded: Loaded, journey: Journey, request: ManualEnrollment,
                 now: datetime) -> Enrollment | Conflict:
         """Enroll the customer (registered if unknown), or the slot's refusal (only a
         customer known before has a slot to refuse)."""
-        customer: Customer | None = loaded.get(customer_id_for(journey.tenant_id, customer_id))
+        actor = request.caller.actor
+        customer: Customer | None = loaded.get(customer_id_for(journey.tenant_id,
+                                                               request.customer_id))
         if customer is None:
-            customer = Customer.register(journey.tenant_id, customer_id, now)
+            customer = Customer.register(journey.tenant_id, request.customer_id, now,
+                                         actor=actor)
             loaded.add(customer)
         try:
             return start_enrollment(loaded, journey, customer, self.new_id("enrollment"),
-                                    {"type": "manual"}, now)
+                                    {"type": "manual", "actor": actor}, now)
         except Conflict as refused:
             return refused
 
@@ -105,8 +118,8 @@ class ManualEnrolling:
         return journey
 
 
-def _enrolled(made: Enrollment | Conflict, journey: Journey, position: int) -> Enrolled | Conflict:
+def _enrolled(made: Enrollment | Conflict, journey: Journey) -> Enrolled | Conflict:
     if isinstance(made, Conflict):
         return made
     numbers = {step.id: number for number, step in enumerate(journey.steps, start=1)}
-    return Enrolled(made, numbers.get(made.current_step_id or ""), position)
+    return Enrolled(made, numbers.get(made.current_step_id or ""), 0)

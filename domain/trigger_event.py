@@ -8,6 +8,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from domain.aggregate import StrAggregate
+from domain.caller import SYSTEM
 
 
 class TriggerEvent(StrAggregate):
@@ -24,6 +25,7 @@ class TriggerEvent(StrAggregate):
         data: dict[str, Any],
         customer: dict[str, Any] | None,
         at: datetime,
+        actor: str = SYSTEM,
     ) -> None:
         self.tenant_id = tenant_id
         self.event_type = event_type

@@ -4,7 +4,7 @@ enrolling the customer where the journey's trigger conditions hold."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError
 
 from domain.advancing import Advancing, Processed
+from domain.caller import BY_SYSTEM, Caller
 from domain.conditions import evaluate
 from domain.customer import Customer
 from domain.enrolling import start_enrollment
@@ -21,6 +22,7 @@ from domain.ids import IdFactory, customer_id_for, slot_id_for, stable_id, trigg
 from domain.journey import ACTIVE, Journey
 from domain.loading import Loaded
 from domain.ports import AggregateLoader, TriggeredJourneys
+from domain.retries import until_saved
 from domain.trigger_event import TriggerEvent
 
 CONFLICT_ATTEMPTS = 5
@@ -37,7 +39,7 @@ class IncomingEvent:
     customer: dict[str, Any] | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ingested:
     accepted: int = 0
     duplicates: int = 0
@@ -61,53 +63,39 @@ class Triggers:
         self.loader = loader
         self.advancing = advancing
 
-    def ingest(self, events: Sequence[IncomingEvent]) -> Ingested:
-        """Store trigger events durably; a repeated (tenant, eventId) is accepted and ignored."""
+    def ingest(self, events: Sequence[IncomingEvent], caller: Caller = BY_SYSTEM) -> Ingested:
+        """Store trigger events durably, in one transaction; a repeated (tenant, eventId),
+        in the batch or stored before, is accepted and ignored."""
         now = self.clock()
         received: dict[str, IncomingEvent] = {}
-        duplicates = 0
         for incoming in events:
-            aggregate_id = (
-                trigger_event_id_for(incoming.tenant_id, incoming.event_id)
-                if incoming.event_id is not None
-                else self.new_id("event")
-            )
-            if aggregate_id in received:
-                duplicates += 1
-                continue
-            received[aggregate_id] = incoming
+            aggregate_id = (trigger_event_id_for(incoming.tenant_id, incoming.event_id)
+                            if incoming.event_id is not None else self.new_id("event"))
+            received.setdefault(aggregate_id, incoming)
+        ids = list(received)
 
-        def received_event(aggregate_id: str) -> TriggerEvent:
-            incoming = received[aggregate_id]
-            return TriggerEvent(
-                tenant_id=incoming.tenant_id,
-                event_type=incoming.event_type,
-                customer_id=incoming.customer_id,
-                event_id=incoming.event_id,
-                occurred_at=incoming.occurred_at or now,
-                data=incoming.data,
-                customer=incoming.customer,
-                at=now,
-                id=aggregate_id,  # type: ignore[call-arg]
-            )
+        def attempt() -> Ingested:
+            known = self.loader.load_many(
+                i for i, incoming in received.items() if incoming.event_id is not None)
+            new = [i for i in ids if i not in known]
+            result = Ingested(accepted=len(new), duplicates=len(events) - len(new))
+            recordings = self.app.save(*(self._received(i, received[i], now, caller) for i in new),
+                                       **caller.recorded_with(result))
+            position = max((r.notification.id for r in recordings), default=0)
+            return replace(result, position=position)
 
-        result = Ingested(duplicates=duplicates)
-        try:
-            recordings = self.app.save(*(received_event(i) for i in received))
-            result.accepted = len(received)
-            result.position = max((r.notification.id for r in recordings), default=0)
-            return result
-        except RecordConflictError:
-            pass  # some were seen before: store the others one by one, made afresh
-        for aggregate_id in received:
-            try:
-                recordings = self.app.save(received_event(aggregate_id))
-            except RecordConflictError:
-                result.duplicates += 1
-                continue
-            result.accepted += 1
-            result.position = max([result.position, *(r.notification.id for r in recordings)])
-        return result
+        return until_saved(attempt, "the trigger events")
+
+    @staticmethod
+    def _received(aggregate_id: str, incoming: IncomingEvent, now: datetime,
+                  caller: Caller) -> TriggerEvent:
+        return TriggerEvent(
+            tenant_id=incoming.tenant_id, event_type=incoming.event_type,
+            customer_id=incoming.customer_id, event_id=incoming.event_id,
+            occurred_at=incoming.occurred_at or now, data=incoming.data,
+            customer=incoming.customer, at=now, actor=caller.actor,
+            id=aggregate_id,  # type: ignore[call-arg]
+        )
 
     def match(self, triggers: Iterable[Any], now: datetime | None = None) -> Processed:
         """Enroll customers from `TriggerEvent.Received` events; safe to run twice on the same.

@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
+from eventsourcing.persistence import PersistenceError
 from tqdm import tqdm
 
 from journeys.clock import system_clock
-from journeys.settings import SettingsError, batch_size, database_url, tune_collector
+from journeys.logs import configure_logging
+from journeys.settings import SettingsError, batch_size, database_url, store_for, tune_collector
 from journeys.wiring import System, build_system, replay_worker, sqlite_path
 from projections.rebuild import rebuild, rebuild_in_workers, share, units
 
@@ -58,6 +60,10 @@ def _add_batch_size(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="journeys", description=__doc__)
+    parser.add_argument(
+        "--log-format", choices=("text", "json"),
+        default=os.environ.get("JOURNEYS_LOG_FORMAT", "text"),
+        help="text (default, or $JOURNEYS_LOG_FORMAT) or json: one object a line")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("serve", "the whole service in one process: API, projections and scheduler"),
@@ -113,16 +119,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
+    configure_logging(args.log_format)
     # Each connection says which command it serves, in pg_stat_activity (libpq reads it).
     os.environ.setdefault("PGAPPNAME", " ".join(
         ["journeys", args.command, *([args.action] if args.command == "projections" else [])]))
+    url = database_url(args.database)
+    sock = None
     try:
-        system = build_system(database_url(args.database),
-                              batch_size=getattr(args, "batch_size", None))
-    except SettingsError as error:
-        print(f"journeys: {error}", file=sys.stderr)
+        if args.command in ("serve", "api"):
+            from journeys.server import bind
+
+            sock = bind(args.host, args.port)  # before anything is made in the database
+        system = build_system(url, batch_size=getattr(args, "batch_size", None),
+                              create_tables=getattr(args, "action", None) != "status")
+    except (SettingsError, PersistenceError) as error:
+        if sock:
+            sock.close()
+        print(f"journeys: {_one_line(error, url)}", file=sys.stderr)
         return 2
     tune_collector()
 
@@ -137,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from journeys.server import serve
 
         loops: list[Loop] = [projections_loop, scheduler_loop] if args.command == "serve" else []
-        serve(system, args.host, args.port, threads=args.threads, background=loops)
+        assert sock is not None
+        serve(system, sock, threads=args.threads, background=loops)
         return 0
     if args.command == "scheduler":
         from journeys.server import wait_for_signal
@@ -148,13 +163,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tick":
         return _tick(system, args.now, args.projections == "external")
     if args.action == "status":
-        return _status(system)
+        return _status(system, url)
     if args.action == "rebuild":
-        return _rebuild(system, args.name, args.workers, database_url(args.database))
+        return _rebuild(system, args.name, args.workers, url)
     from journeys.server import wait_for_signal
 
     wait_for_signal(system, [projections_loop])
     return 0
+
+
+def _one_line(error: Exception, url: str) -> str:
+    """What an operator reads when the command cannot start: the cause, and the database
+    without its password."""
+    if isinstance(error, SettingsError):
+        return str(error)
+    cause = next((line.strip() for line in str(error).splitlines() if line.strip()),
+                 type(error).__name__)
+    return f"cannot use {store_for(url).display}: {cause}"
 
 
 def _tick(system: System, now: datetime, external_projections: bool) -> int:
@@ -167,11 +192,18 @@ def _tick(system: System, now: datetime, external_projections: bool) -> int:
     return 0
 
 
-def _status(system: System) -> int:
+def _status(system: System, url: str) -> int:
     runner = system.runner
-    head = runner.head()
+    try:
+        head = runner.head()
+        positions = runner.positions()
+    except PersistenceError:
+        print(f"journeys: {store_for(url).display} holds no Journeys tables", file=sys.stderr)
+        return 2
+    finally:
+        system.services.app.close()
     print(f"{'projection':<20} {'position':>12} {'head':>12} {'lag':>12}")
-    for name, position in runner.positions().items():
+    for name, position in positions.items():
         print(f"{name:<20} {position:>12} {head:>12} {head - position:>12}")
     return 0
 

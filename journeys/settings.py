@@ -58,11 +58,32 @@ def store_for(url: str) -> Store:
                 "POSTGRES_PASSWORD": unquote(parts.password or ""),
                 "POSTGRES_POOL_SIZE": os.environ.get("POSTGRES_POOL_SIZE", "4"),
                 "POSTGRES_MAX_OVERFLOW": os.environ.get("POSTGRES_MAX_OVERFLOW", "8"),
-                "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
+                "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "2"),
             },
             display=f"postgresql://{parts.hostname}:{parts.port or 5432}/{dbname}",
         )
     raise SettingsError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def check_reachable(store: Store, *, create: bool) -> None:
+    """SettingsError naming the database (without its password) and why it cannot be
+    used, before anything is made in it."""
+    from storage.database import Unreachable
+
+    try:
+        if store.dialect == "postgres":
+            from storage.postgres import check_connection
+
+            env = store.env
+            check_connection(env["POSTGRES_HOST"], int(env["POSTGRES_PORT"]),
+                             env["POSTGRES_USER"], env["POSTGRES_PASSWORD"],
+                             env["POSTGRES_DBNAME"], float(env["POSTGRES_CONNECT_TIMEOUT"]))
+        else:
+            from storage.sqlite import check_file
+
+            check_file(store.env["SQLITE_DBNAME"], create=create)
+    except Unreachable as why:
+        raise SettingsError(f"cannot use {store.display}: {why}") from None
 
 
 def batch_size(text: str) -> int:

@@ -27,7 +27,7 @@ from domain.ids import IdFactory, random_id
 from domain.manual_enrollment import ManualEnrolling
 from domain.triggers import Triggers
 from journeys.clock import system_clock
-from journeys.settings import SettingsError, store_for, tune_collector
+from journeys.settings import SettingsError, check_reachable, store_for, tune_collector
 from journeys.settings import batch_size as parse_batch_size
 from projections.customers import CustomersProjection
 from projections.due_work import DueWorkProjection
@@ -39,8 +39,10 @@ from projections.projection import Projection
 from projections.replay import replay
 from projections.runner import ProjectionRunner
 from projections.waits import ConsistencyWait
+from scheduler import matcher
 from scheduler.channels import LogChannel, WebhookChannel
 from scheduler.loop import Scheduler
+from storage import receipts
 from storage.database import Database
 from storage.event_log import EventLog
 from storage.postgres import PostgresDatabase, send_lists_as_binary_arrays
@@ -81,6 +83,8 @@ def retry_from_environment() -> RetryPolicy:
 
 
 TRANSCODER = "storage.transcoding:JourneysTranscoder"
+RECORDERS = {"postgres": "storage.recorders:PostgresRecorder",
+             "sqlite": "storage.recorders:SqliteRecorder"}
 
 
 @dataclass
@@ -113,7 +117,8 @@ def _create_schema(app: JourneysApplication, database: Database,
                             reraise=True):
         with attempt, database.schema_lock():
             app.recorder.create_table()  # type: ignore[attr-defined]
-            runner.tracking.create_tables()
+            receipts.create_table(database)
+            runner.tracking.create_tables(followers=[matcher.NAME])
 
 
 def _busy(error: BaseException) -> bool:
@@ -132,11 +137,13 @@ def build_system(
     create_tables: bool = True,
 ) -> System:
     store = store_for(database_url)
+    check_reachable(store, create=create_tables)
     if store.dialect == "postgres":
         send_lists_as_binary_arrays()  # before the store's first connection
     app = JourneysApplication(
         # The tables are made below, one process at a time.
-        env={**store.env, "CREATE_TABLE": "no", "TRANSCODER_TOPIC": TRANSCODER},
+        env={**store.env, "CREATE_TABLE": "no", "TRANSCODER_TOPIC": TRANSCODER,
+             "APPLICATION_RECORDER_TOPIC": RECORDERS[store.dialect]},
         clock=clock,
         new_id=new_id,
     )

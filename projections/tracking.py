@@ -50,10 +50,12 @@ class Tracking:
         self.log = log_
         self.projections = {p.name: p for p in projections}
 
-    def create_tables(self) -> None:
-        """Make the read models' tables and tracking rows, where they are missing. A read
-        model that has a table it did not have when it was applied so far (a new version
-        of Journeys added it) is dropped and replayed from the start (`decisions/0029`)."""
+    def create_tables(self, followers: Sequence[str] = ()) -> None:
+        """Make the read models' tables and tracking rows, where they are missing, and the
+        tracking rows of `followers` of the log that keep no read model (the trigger
+        matcher). A read model that has a table it did not have when it was applied so
+        far (a new version of Journeys added it) is dropped and replayed from the start
+        (`decisions/0029`)."""
         with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
             there = cursor.tables()
@@ -68,6 +70,8 @@ class Tracking:
                 for statement in projection.create_statements(self.database.dialect):
                     cursor.execute(statement)
                 ensure_tracking(cursor, projection.name)
+            for name in followers:
+                ensure_tracking(cursor, name)
 
     def positions(self) -> dict[str, int]:
         rows = self.database.query("SELECT name, position FROM projection_tracking")

@@ -1,6 +1,7 @@
 """Trigger matching: follows received trigger events in the log and enrolls customers.
 
-Its position is a row in `projection_tracking` (name `trigger_matcher`), moved by
+Its position is a row in `projection_tracking` (name `trigger_matcher`, made with the
+schema), moved by
 compare-and-set after each batch. A crash between saving enrollments and moving the
 position replays the batch, which enrolls no one twice (see Triggers.match).
 """
@@ -16,7 +17,7 @@ from eventsourcing.utils import get_topic
 from domain.advancing import Processed
 from domain.trigger_event import TriggerEvent
 from domain.triggers import Triggers
-from projections.tracking import ensure_tracking, move_tracking
+from projections.tracking import move_tracking
 from storage.database import Database
 from storage.event_log import EventLog
 
@@ -41,12 +42,6 @@ class TriggerMatcher:
         self.database: Database = log_.database
         self.journeys_position = journeys_position
         self.batch_size = batch_size
-        # Written only when missing: a process that runs no DDL (a rebuild worker, started
-        # beside its parent's long reset on SQLite) must not wait for the write lock.
-        if self.database.query_one("SELECT 1 FROM projection_tracking WHERE name = ?",
-                                   (NAME,)) is None:
-            with self.database.transaction() as cursor:
-                ensure_tracking(cursor, NAME)
 
     def position(self) -> int:
         row = self.database.query_one(

@@ -13,6 +13,11 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 Dialect = Literal["sqlite", "postgres"]
+
+
+class Unreachable(Exception):
+    """The database cannot be used at all (not there, refused, no such role or file); the
+    message says why in one line."""
 Row = dict[str, Any]
 CHUNK = 500  # values per statement where a list of keys is spelled out
 

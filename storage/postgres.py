@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg.types.array import ListBinaryDumper
 
-from storage.database import Cursor, Database, Dialect
+from storage.database import Cursor, Database, Dialect, Unreachable
 
 STAGED_UPDATE_MIN = 50  # rows; fewer go by executemany (staging costs two more statements)
 SCHEMA_LOCK = 4244  # advisory lock keys
@@ -30,6 +30,20 @@ def send_lists_as_binary_arrays() -> None:
     connection made after the call: the event store sends each append's events as one
     array of records, which as text psycopg quotes and escapes twice (`decisions/0024`)."""
     psycopg.adapters.register_dumper(list, ListBinaryDumper)
+
+
+def check_connection(host: str, port: int, user: str, password: str, dbname: str,
+                     timeout: float = 5.0) -> None:
+    """Connect once, to say plainly why the server cannot be used (the pool would only
+    say it got no connection): Unreachable with the server's first line."""
+    try:
+        psycopg.connect(host=host, port=port, user=user, password=password, dbname=dbname,
+                        connect_timeout=max(1, round(timeout))).close()
+    except psycopg.Error as error:
+        first = next((line for line in str(error).splitlines() if line.strip()),
+                     type(error).__name__)
+        cause = first.rsplit("failed:", 1)[-1].strip().removeprefix("FATAL:").strip()
+        raise Unreachable(cause or first) from None
 
 
 @lru_cache(maxsize=512)

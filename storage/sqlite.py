@@ -3,12 +3,30 @@ copies, and the write-ahead log checkpointed by hand."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
 
-from storage.database import Cursor, Database, Dialect
+from storage.database import Cursor, Database, Dialect, Unreachable
+
+
+def check_file(path: str, *, create: bool) -> None:
+    """Unreachable unless the database file can be opened for writing; without `create`,
+    unless it exists already (a command that only reads must not leave an empty file)."""
+    if not create and not os.path.exists(path):
+        raise Unreachable("no such database file")
+    if os.path.isdir(path):
+        raise Unreachable("it is a directory")
+    try:
+        sqlite3.connect(f"file:{quote(path)}?mode={'rwc' if create else 'rw'}", uri=True).close()
+    except sqlite3.Error as error:
+        folder = os.path.dirname(os.path.abspath(path))
+        hint = "" if os.path.isdir(folder) else f" (no folder {folder})"
+        raise Unreachable(f"{error}{hint}") from None
 
 
 class SqliteDatabase(Database):

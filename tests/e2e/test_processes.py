@@ -178,14 +178,16 @@ def test_rebuild_with_two_workers_gives_the_same_read_models(
 
 
 def test_processes_started_together_on_a_new_database_all_start(postgres_url: str) -> None:
-    """Each makes the schema at start; they take turns (the library's DDL alone races)."""
+    """Each makes the schema at start; they take turns (the library's DDL alone races).
+    (`tick` makes it; `projections status` only reads, and refuses a database without it.)"""
     import subprocess
 
     from tests.e2e.processes import JOURNEYS
 
     for attempt in range(3):
         reset_postgres(postgres_url)
-        started = [subprocess.Popen([JOURNEYS, "projections", "status", "--database", postgres_url],
+        started = [subprocess.Popen([JOURNEYS, "tick", "--now", "2025-01-01T00:00:00Z",
+                                     "--database", postgres_url],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                    for _ in range(6)]
         results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in started]

@@ -144,11 +144,11 @@ def test_start_up_ddl_refused_by_a_busy_database_is_retried(
     create_tables = Tracking.create_tables
     refusals: list[str] = []
 
-    def refused_twice(self: Tracking) -> None:
+    def refused_twice(self: Tracking, **kwargs: Any) -> None:
         if len(refusals) < 2:
             refusals.append("database is locked")
             raise persistence.OperationalError("database is locked")
-        create_tables(self)
+        create_tables(self, **kwargs)
 
     monkeypatch.setattr(Tracking, "create_tables", refused_twice)
     system = build_system(database_url)
@@ -167,7 +167,7 @@ def test_start_up_ddl_does_not_retry_what_waiting_cannot_mend(
     failure = getattr(persistence, error)
     calls: list[int] = []
 
-    def broken(self: Tracking) -> None:
+    def broken(self: Tracking, **kwargs: Any) -> None:
         calls.append(1)
         raise failure("unable to open database file")
 

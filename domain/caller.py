@@ -1,0 +1,28 @@
+"""Who gives a command, and what they want recorded with its events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SYSTEM = "system"  # the scheduler, the engine, the command line
+ANONYMOUS = "anonymous"  # the API in open mode (no key yet)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """`actor`: recorded in the command's events (an API key's id, `anonymous`,
+    `system`). `receipt`: made from the command's result, just before its events are
+    saved, and saved in the same transaction; the domain does not look inside it (the API
+    keeps its answer there, for a retry of the same request)."""
+
+    actor: str = SYSTEM
+    receipt: Callable[[Any], object] | None = None
+
+    def recorded_with(self, result: Any) -> dict[str, list[object]]:
+        """The keyword arguments of `save` that record the receipt of `result`."""
+        return {"receipts": [self.receipt(result)]} if self.receipt else {}
+
+
+BY_SYSTEM = Caller()
