@@ -9,13 +9,17 @@ from typing import Any
 import falcon
 
 from api import errors
+from api.access import AccessGuard
 from api.context import Services
 from api.customers import CustomerItem, Events
 from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
-from api.health import Health
+from api.health import Health, Ready
 from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
+from api.metrics import Metrics
+from api.observing import RequestLog
 from api.openapi import OpenApiDocument, spec
 from api.steps import StepCollection, StepItem, StepValidation
+from storage.receipts import AlreadyAnswered
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -66,7 +70,9 @@ def _serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.H
 def create_app(
     services: Services, max_body_bytes: int = MAX_BODY_BYTES
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    app = falcon.App(middleware=[RequestGuard(max_body_bytes)])
+    middleware: list[Any] = [RequestLog(), RequestGuard(max_body_bytes),
+                             AccessGuard(services.key_cache), services.idempotency]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     # A JSON-only API: bodies sent without a content type (or as curl's default form
     # type) are read as JSON rather than refused.
@@ -78,6 +84,7 @@ def create_app(
     # Only JSON is read: a multipart form is 415, not parsed.
     app.req_options.media_handlers.pop(falcon.MEDIA_MULTIPART, None)
     errors.register(app)
+    app.add_error_handler(AlreadyAnswered, services.idempotency.answered)
     app.set_error_serializer(_serialize_error)
 
     lifecycle = JourneyLifecycle(services)
@@ -100,7 +107,9 @@ def create_app(
         ("/customers/{customer_id}", CustomerItem(services), None),
         ("/events", events, None),
         ("/events/batch", events, "batch"),
-        ("/health", Health(services), None),
+        ("/health", Health(), None),
+        ("/ready", Ready(services), None),
+        ("/metrics", Metrics(services), None),
         ("/openapi.json", OpenApiDocument(), None),
     ]
     for path, resource, suffix in routes:

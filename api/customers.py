@@ -6,11 +6,14 @@ import falcon
 from spectree import Response
 
 from api import schemas
+from api.access import tenant_for
 from api.context import Services
+from api.idempotency import Answer
 from api.openapi import errors, spec
 from api.representations import customer_document
+from domain.application import ProfileSaved
 from domain.errors import NotFound
-from domain.triggers import IncomingEvent
+from domain.triggers import IncomingEvent, Ingested
 from projections.customers import get_customer
 
 
@@ -28,13 +31,13 @@ class CustomerItem:
         """Create or replace a tenant's customer profile."""
         body: schemas.PutCustomer = req.context.json
         _check_customer_id(customer_id)
+        tenant = tenant_for(req, body.tenantId, required=True)
+        assert tenant is not None
         saved = self.services.app.put_customer(
-            body.tenantId, customer_id, body.name, body.email, body.attributes
-        )
+            tenant, customer_id, body.name, body.email, body.attributes,
+            self.services.idempotency.caller(req, profile_saved))
         self.services.settle(saved.position)
-        resp.status = falcon.HTTP_201 if saved.created else falcon.HTTP_200
-        row = get_customer(self.services.database, body.tenantId, customer_id)
-        resp.media = row and customer_document(row)
+        profile_saved(saved).send(resp)
 
     @spec.validate(
         query=schemas.CustomerQuery,
@@ -44,7 +47,9 @@ class CustomerItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
         """A tenant's customer profile."""
         query: schemas.CustomerQuery = req.context.query
-        row = get_customer(self.services.database, query.tenantId, customer_id)
+        tenant = tenant_for(req, query.tenantId, required=True)
+        assert tenant is not None
+        row = get_customer(self.services.database, tenant, customer_id)
         if row is None:
             raise NotFound(f"customer {customer_id} not found")
         resp.media = customer_document(row)
@@ -55,9 +60,15 @@ def _check_customer_id(customer_id: str) -> None:
         raise NotFound("customer ids are 1 to 128 characters")
 
 
-def _incoming(event: schemas.TriggerEventIn) -> IncomingEvent:
+def profile_saved(saved: ProfileSaved) -> Answer:
+    return Answer(201 if saved.created else 200, customer_document(saved.customer))
+
+
+def _incoming(req: falcon.Request, event: schemas.TriggerEventIn) -> IncomingEvent:
+    tenant = tenant_for(req, event.tenantId, required=True)
+    assert tenant is not None
     return IncomingEvent(
-        tenant_id=event.tenantId,
+        tenant_id=tenant,
         event_type=event.type,
         customer_id=event.customerId,
         event_id=event.eventId,
@@ -80,7 +91,7 @@ class Events:
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Take one trigger event; a repeated eventId (per tenant) is accepted and ignored."""
-        self._ingest(resp, [req.context.json])
+        self._ingest(req, resp, [req.context.json])
 
     @spec.validate(
         json=schemas.EventBatch,
@@ -90,9 +101,15 @@ class Events:
     def on_post_batch(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Take up to 1,000 trigger events in one durable write."""
         body: schemas.EventBatch = req.context.json
-        self._ingest(resp, body.events)
+        self._ingest(req, resp, body.events)
 
-    def _ingest(self, resp: falcon.Response, events: list[schemas.TriggerEventIn]) -> None:
-        result = self.services.triggers.ingest([_incoming(e) for e in events])
-        resp.status = falcon.HTTP_202
-        resp.media = {"accepted": result.accepted, "duplicates": result.duplicates}
+    def _ingest(self, req: falcon.Request, resp: falcon.Response,
+                events: list[schemas.TriggerEventIn]) -> None:
+        incoming = [_incoming(req, event) for event in events]
+        result = self.services.triggers.ingest(
+            incoming, self.services.idempotency.caller(req, accepted))
+        accepted(result).send(resp)
+
+
+def accepted(result: Ingested) -> Answer:
+    return Answer(202, {"accepted": result.accepted, "duplicates": result.duplicates})

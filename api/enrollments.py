@@ -7,6 +7,7 @@ from spectree import Response
 
 from api import schemas
 from api.context import Services
+from api.idempotency import Answer
 from api.journeys import tenant_of
 from api.openapi import errors, spec
 from api.representations import (
@@ -17,7 +18,7 @@ from api.representations import (
     step_stats_item,
 )
 from domain.errors import NotFound
-from domain.manual_enrollment import ManualEnrollment
+from domain.manual_enrollment import Enrolled, ManualEnrollment
 from projections import enrollment_queries, journey_queries
 from storage.database import Row
 
@@ -55,11 +56,20 @@ class EnrollmentCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Enroll a customer by hand (created if unknown; trigger conditions do not apply)."""
         body: schemas.Enroll = req.context.json
-        enrolled = self.services.enroll(ManualEnrollment(journey_id, body.customerId, tenant_of(req)))
+
+        def enrolled_answer(enrolled: Enrolled) -> Answer:
+            return Answer(201, enrolled_document(journey_id, enrolled), {
+                "Location": f"/journeys/{journey_id}/enrollments/{enrolled.enrollment.id}"})
+
+        caller = self.services.idempotency.caller(req, enrolled_answer)
+        enrolled = self.services.enroll(
+            ManualEnrollment(journey_id, body.customerId, tenant_of(req), caller))
         self.services.settle(enrolled.position)
-        resp.status = falcon.HTTP_201
-        resp.location = f"/journeys/{journey_id}/enrollments/{enrolled.enrollment.id}"
-        resp.media = enrolled_document(journey_id, enrolled)
+        enrolled_answer(enrolled).send(resp)
+
+
+def exited(_: object) -> Answer:
+    return Answer(204)
 
 
 class EnrollmentItem:
@@ -91,9 +101,10 @@ class EnrollmentItem:
     def on_delete(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
                   key: str) -> None:
         """Exit the customer `key`'s ACTIVE enrollment (reason MANUAL)."""
-        position = self.services.exits.exit_customer(journey_id, key, tenant_of(req))
+        position = self.services.exits.exit_customer(
+            journey_id, key, tenant_of(req), self.services.idempotency.caller(req, exited))
         self.services.settle(position)
-        resp.status = falcon.HTTP_204
+        exited(None).send(resp)
 
 
 class JourneyStats:

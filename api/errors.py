@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import falcon
+from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -106,6 +107,22 @@ def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPEr
     raise wrapped
 
 
+RETRY_AFTER = "2"  # seconds a client waits before it retries, while the database is away
+
+
+def unavailable(error: Exception) -> ApiError:
+    """503: the database cannot be reached (down, restarting, or out of connections)."""
+    log.warning("the database is unavailable: %s", error)
+    problem = ApiError(falcon.HTTP_503, "UNAVAILABLE",
+                       "the database is unavailable; try again shortly")
+    problem.headers = {"Retry-After": RETRY_AFTER}
+    return problem
+
+
+def _database_away(req: falcon.Request, resp: falcon.Response, error: Exception, _: Any) -> None:
+    raise unavailable(error)
+
+
 def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, _: Any) -> None:
     log.exception("unexpected error on %s %s", req.method, req.path)
     raise ApiError(falcon.HTTP_500, "INTERNAL_ERROR", "an unexpected error occurred")
@@ -115,3 +132,5 @@ def register(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(JourneysError, _domain_error)
+    app.add_error_handler(OperationalError, _database_away)
+    app.add_error_handler(InterfaceError, _database_away)

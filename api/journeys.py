@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import falcon
 from spectree import Response
 
 from api import schemas
+from api.access import tenant_for
 from api.changes import changes_of
 from api.context import Services
 from api.errors import ApiError
+from api.idempotency import Answer
 from api.openapi import errors, spec
 from api.representations import (
     NO_ENROLLMENTS,
@@ -20,8 +23,8 @@ from api.representations import (
     steps_document,
 )
 from domain.application import Outcome
+from domain.caller import Caller
 from domain.errors import NotFound, Problem
-from domain.journey import Journey
 from projections import enrollment_queries, journey_queries
 
 INCLUDES = frozenset({"steps", "enrollments"})
@@ -29,8 +32,15 @@ NOT_NULL = frozenset({"name", "triggerType", "triggerConfig", "allowReentry", "t
 
 
 def tenant_of(req: falcon.Request) -> str | None:
-    tenant: str | None = req.get_param("tenantId")
-    return tenant
+    """The tenant a request under /journeys/{id} is confined to: the key's, or the
+    `tenantId` it names (a journey of another tenant is then 404), or none."""
+    return tenant_for(req, req.get_param("tenantId"), required=False)
+
+
+def created(outcome: Outcome) -> Answer:
+    journey = outcome.journey
+    return Answer(201, journey_document(journey, NO_ENROLLMENTS),
+                  {"Location": f"/journeys/{journey.id}"})
 
 
 class JourneyCollection:
@@ -45,8 +55,10 @@ class JourneyCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List a tenant's journeys."""
         query: schemas.ListJourneysQuery = req.context.query
+        tenant = tenant_for(req, query.tenantId, required=True)
+        assert tenant is not None
         rows = journey_queries.list_journeys(
-            self.services.database, query.tenantId, query.status, query.triggerType)
+            self.services.database, tenant, query.status, query.triggerType)
         resp.media = {"data": [journey_document(row) for row in rows]}
 
     @spec.validate(
@@ -57,8 +69,10 @@ class JourneyCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a journey in DRAFT."""
         body: schemas.CreateJourney = req.context.json
+        tenant = tenant_for(req, body.tenantId, required=True)
+        assert tenant is not None
         outcome = self.services.app.create_journey(
-            tenant_id=body.tenantId,
+            tenant_id=tenant,
             name=body.name,
             trigger_type=body.triggerType,
             description=body.description,
@@ -66,11 +80,10 @@ class JourneyCollection:
             allow_reentry=body.allowReentry,
             timezone=body.timezone,
             created_by=body.createdBy,
+            caller=self.services.idempotency.caller(req, created),
         )
         self.services.settle(outcome.position)
-        resp.status = falcon.HTTP_201
-        resp.location = f"/journeys/{outcome.journey.id}"
-        resp.media = journey_document(outcome.journey, NO_ENROLLMENTS)
+        created(outcome).send(resp)
 
 
 class JourneyItem:
@@ -94,7 +107,7 @@ class JourneyItem:
                 [Problem("include", f"allowed: {', '.join(sorted(INCLUDES))}")],
             )
         database = self.services.database
-        row = journey_queries.get_journey(database, journey_id, query.tenantId)
+        row = journey_queries.get_journey(database, journey_id, tenant_of(req))
         if row is None:
             raise NotFound(f"journey {journey_id} not found")
         document: dict[str, Any] = journey_document(row)
@@ -114,10 +127,15 @@ class JourneyItem:
     def on_patch(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Edit a journey: every field in DRAFT, name and description once live."""
         changes = changes_of(req.context.json, NOT_NULL)
-        outcome = self.services.app.update_journey(journey_id, changes, tenant_of(req))
+        counters = journey_queries.journey_counters(self.services.database, journey_id)
+
+        def updated(outcome: Outcome) -> Answer:
+            return Answer(200, journey_document(outcome.journey, counters))
+
+        outcome = self.services.app.update_journey(
+            journey_id, changes, tenant_of(req), self.services.idempotency.caller(req, updated))
         self.services.settle(outcome.position)
-        resp.media = journey_document(
-            outcome.journey, journey_queries.journey_counters(self.services.database, journey_id))
+        updated(outcome).send(resp)
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -126,9 +144,10 @@ class JourneyItem:
     )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Delete a DRAFT journey; live journeys must be archived instead."""
-        outcome = self.services.app.delete_journey(journey_id, tenant_of(req))
+        outcome = self.services.app.delete_journey(
+            journey_id, tenant_of(req), self.services.idempotency.caller(req, deleted))
         self.services.settle(outcome.position)
-        resp.status = falcon.HTTP_204
+        deleted(outcome).send(resp)
 
 
 class JourneyLifecycle:
@@ -144,9 +163,13 @@ class JourneyLifecycle:
     )
     def on_post_activate(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Activate a DRAFT journey whose step graph is valid (409 lists every problem)."""
-        journey = self._settled(self.services.app.activate(journey_id, tenant_of(req)))
-        resp.media = {"id": journey.id, "status": journey.status,
-                      "activatedAt": instant(journey.activated_at)}
+        def activated(outcome: Outcome) -> Answer:
+            journey = outcome.journey
+            return Answer(200, {"id": journey.id, "status": journey.status,
+                                "activatedAt": instant(journey.activated_at)})
+
+        self._run(req, resp, activated, lambda caller: self.services.app.activate(
+            journey_id, tenant_of(req), caller))
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -155,11 +178,16 @@ class JourneyLifecycle:
     )
     def on_post_pause(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Pause: no new enrollments, due steps are held."""
-        journey = self._settled(self.services.app.pause(journey_id, tenant_of(req)))
-        counters = journey_queries.journey_counters(self.services.database, journey.id)
-        resp.media = {"id": journey.id, "status": journey.status,
-                      "pausedAt": instant(journey.paused_at),
-                      "activeEnrollments": counters["active_enrollments"]}
+        counters = journey_queries.journey_counters(self.services.database, journey_id)
+
+        def paused(outcome: Outcome) -> Answer:
+            journey = outcome.journey
+            return Answer(200, {"id": journey.id, "status": journey.status,
+                                "pausedAt": instant(journey.paused_at),
+                                "activeEnrollments": counters["active_enrollments"]})
+
+        self._run(req, resp, paused, lambda caller: self.services.app.pause(
+            journey_id, tenant_of(req), caller))
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -168,9 +196,13 @@ class JourneyLifecycle:
     )
     def on_post_resume(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Resume a PAUSED journey; held steps run at once."""
-        journey = self._settled(self.services.app.resume(journey_id, tenant_of(req)))
-        resp.media = {"id": journey.id, "status": journey.status,
-                      "resumedAt": instant(journey.resumed_at)}
+        def resumed(outcome: Outcome) -> Answer:
+            journey = outcome.journey
+            return Answer(200, {"id": journey.id, "status": journey.status,
+                                "resumedAt": instant(journey.resumed_at)})
+
+        self._run(req, resp, resumed, lambda caller: self.services.app.resume(
+            journey_id, tenant_of(req), caller))
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -179,10 +211,28 @@ class JourneyLifecycle:
     )
     def on_post_archive(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Archive: terminal; active enrollments exit."""
-        journey, exited = self.services.archive(journey_id, tenant_of(req))
-        resp.media = {"id": journey.id, "status": journey.status,
-                      "archivedAt": instant(journey.archived_at), "exitedEnrollments": exited}
+        journey = None
 
-    def _settled(self, outcome: Outcome) -> Journey:
+        def archived(exited: int) -> Answer:
+            assert journey is not None
+            return Answer(200, {"id": journey.id, "status": journey.status,
+                                "archivedAt": instant(journey.archived_at),
+                                "exitedEnrollments": exited})
+
+        caller = self.services.idempotency.caller(req, archived)
+        outcome = self.services.app.archive(journey_id, tenant_of(req), caller.without_receipt())
+        journey = outcome.journey
         self.services.settle(outcome.position)
-        return outcome.journey
+        exited = self.services.exit_archived(journey_id, caller)
+        archived(exited).send(resp)
+
+    def _run(self, req: falcon.Request, resp: falcon.Response,
+             render: Callable[[Outcome], Answer],
+             command: Callable[[Caller], Outcome]) -> None:
+        outcome = command(self.services.idempotency.caller(req, render))
+        self.services.settle(outcome.position)
+        render(outcome).send(resp)
+
+
+def deleted(outcome: Outcome) -> Answer:
+    return Answer(204)

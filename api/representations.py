@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from domain.calendar import api_instant
+from domain.customer import Customer
 from domain.journey import Journey
 from domain.manual_enrollment import Enrolled
 from domain.steps import Step, effective_successors
@@ -133,13 +134,15 @@ def step_stats_item(row: Row) -> dict[str, Any]:
     return item
 
 
-def customer_document(row: Row) -> dict[str, Any]:
+def customer_document(customer: Customer | Row) -> dict[str, Any]:
+    """`customer`: the aggregate a command answers with, or a row of the read model."""
+    get = customer.__getitem__ if isinstance(customer, dict) else partial(getattr, customer)
     return {
-        "customerId": row["customer_id"],
-        "tenantId": row["tenant_id"],
-        "name": row["name"],
-        "email": row["email"],
-        "attributes": row["attributes"],
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
+        "customerId": get("customer_id"),
+        "tenantId": get("tenant_id"),
+        "name": get("name"),
+        "email": get("email"),
+        "attributes": get("attributes"),
+        "createdAt": instant(get("created_at")),
+        "updatedAt": instant(get("updated_at")),
     }

@@ -13,6 +13,8 @@ from domain.steps import STEP_TYPES
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Tenant = Annotated[Token | None, Field(
+    description="Needed unless the API key is a tenant's own, which acts for its tenant only")]
 StepType = Literal["TRIGGER", "SEND", "WAIT", "CONDITION", "SPLIT", "UPDATE", "END"]
 Status = Literal["DRAFT", "ACTIVE", "PAUSED", "ARCHIVED"]
 Operator = Literal[
@@ -64,7 +66,7 @@ class TriggerConfig(Request):
 
 
 class CreateJourney(Request):
-    tenantId: Token
+    tenantId: Tenant = None
     name: Name
     description: Text | None = None
     triggerType: Name
@@ -110,7 +112,7 @@ class ReorderSteps(Request):
 
 
 class ListJourneysQuery(Query):
-    tenantId: Token
+    tenantId: Tenant = None
     status: Status | None = None
     triggerType: str | None = None
 
@@ -126,11 +128,11 @@ class CustomerProfile(Request):
 
 
 class PutCustomer(CustomerProfile):
-    tenantId: Token
+    tenantId: Tenant = None
 
 
 class TriggerEventIn(Request):
-    tenantId: Token
+    tenantId: Tenant = None
     type: Name
     customerId: Token
     eventId: Token | None = None
@@ -154,7 +156,7 @@ class ListEnrollmentsQuery(Query):
 
 
 class CustomerQuery(Query):
-    tenantId: Token
+    tenantId: Tenant = None
 
 
 class GetJourneyQuery(Query):
@@ -357,6 +359,10 @@ class JourneyStats(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
     database: str
-    projections: dict[str, int]
     head: int
+    lag: dict[str, int]

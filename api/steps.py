@@ -8,9 +8,11 @@ from spectree import Response
 from api import schemas
 from api.changes import changes_of
 from api.context import Services
+from api.idempotency import Answer
 from api.journeys import tenant_of
 from api.openapi import errors, spec
 from api.representations import step_document, steps_document
+from domain.application import Outcome
 from domain.errors import NotFound
 from domain.journey import Journey
 from domain.steps import Step
@@ -21,6 +23,20 @@ NOT_NULL = frozenset({"name", "config"})
 
 def _step_document(journey: Journey, step_id: str) -> dict[str, object]:
     return step_document(journey.steps, [step.id for step in journey.steps].index(step_id))
+
+
+def added(outcome: Outcome) -> Answer:
+    journey, step = outcome.journey, outcome.detail
+    return Answer(201, _step_document(journey, step.id),
+                  {"Location": f"/journeys/{journey.id}/steps/{step.id}"})
+
+
+def reordered(outcome: Outcome) -> Answer:
+    return Answer(200, {"data": steps_document(outcome.journey.steps)})
+
+
+def removed(outcome: Outcome) -> Answer:
+    return Answer(204)
 
 
 class StepCollection:
@@ -57,11 +73,10 @@ class StepCollection:
                         "next_step_no_id": body.nextStepNoId},
             after_step_id=body.afterStepId,
             tenant_id=tenant_of(req),
+            caller=self.services.idempotency.caller(req, added),
         )
         self.services.settle(outcome.position)
-        resp.status = falcon.HTTP_201
-        resp.location = f"/journeys/{journey_id}/steps/{outcome.detail.id}"
-        resp.media = _step_document(outcome.journey, outcome.detail.id)
+        added(outcome).send(resp)
 
     @spec.validate(
         json=schemas.ReorderSteps,
@@ -72,9 +87,10 @@ class StepCollection:
     def on_post_reorder(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
         """Put the steps in a new order; implicit successors follow it."""
         body: schemas.ReorderSteps = req.context.json
-        outcome = self.services.app.reorder_steps(journey_id, body.stepIds, tenant_of(req))
+        outcome = self.services.app.reorder_steps(
+            journey_id, body.stepIds, tenant_of(req), self.services.idempotency.caller(req, reordered))
         self.services.settle(outcome.position)
-        resp.media = {"data": steps_document(outcome.journey.steps)}
+        reordered(outcome).send(resp)
 
 
 class StepValidation:
@@ -133,9 +149,14 @@ class StepItem:
     ) -> None:
         """Edit a step: anything in DRAFT, only content (name, templateId) once live."""
         changes = changes_of(req.context.json, NOT_NULL)
-        outcome = self.services.app.update_step(journey_id, step_id, changes, tenant_of(req))
+
+        def updated(outcome: Outcome) -> Answer:
+            return Answer(200, _step_document(outcome.journey, step_id))
+
+        outcome = self.services.app.update_step(
+            journey_id, step_id, changes, tenant_of(req), self.services.idempotency.caller(req, updated))
         self.services.settle(outcome.position)
-        resp.media = _step_document(outcome.journey, step_id)
+        updated(outcome).send(resp)
 
     @spec.validate(
         query=schemas.TenantQuery,
@@ -146,6 +167,7 @@ class StepItem:
         self, req: falcon.Request, resp: falcon.Response, journey_id: str, step_id: str
     ) -> None:
         """Delete a step of a DRAFT journey."""
-        outcome = self.services.app.remove_step(journey_id, step_id, tenant_of(req))
+        outcome = self.services.app.remove_step(
+            journey_id, step_id, tenant_of(req), self.services.idempotency.caller(req, removed))
         self.services.settle(outcome.position)
-        resp.status = falcon.HTTP_204
+        removed(outcome).send(resp)

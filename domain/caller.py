@@ -20,6 +20,10 @@ class Caller:
     actor: str = SYSTEM
     receipt: Callable[[Any], object] | None = None
 
+    def without_receipt(self) -> Caller:
+        """The same actor, for a command before the one that records the receipt."""
+        return Caller(self.actor)
+
     def recorded_with(self, result: Any) -> dict[str, list[object]]:
         """The keyword arguments of `save` that record the receipt of `result`."""
         return {"receipts": [self.receipt(result)]} if self.receipt else {}

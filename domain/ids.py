@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 
 IdFactory = Callable[[str], str]
 
-_PATTERN = re.compile(r"^(journey|step|enrollment)_[0-9a-f]{32}$")
+_PATTERN = re.compile(r"^(journey|step|enrollment|key)_[0-9a-f]{32}$")
 _NAMESPACE = uuid5(NAMESPACE_URL, "journeys").bytes
 
 

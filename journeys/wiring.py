@@ -20,6 +20,7 @@ from tenacity import (
 
 from api.context import Services
 from domain.advancing import Advancing
+from domain.api_keys import Keys
 from domain.application import Clock, JourneysApplication
 from domain.delivery import Channel, RetryPolicy
 from domain.exits import Exits
@@ -35,6 +36,7 @@ from projections.enrollments import EnrollmentsProjection
 from projections.following import Follower
 from projections.journey_queries import TriggeredJourneys
 from projections.journeys import JourneysProjection
+from projections.keepers import Keepers
 from projections.projection import Projection
 from projections.replay import replay
 from projections.runner import ProjectionRunner
@@ -157,12 +159,14 @@ def build_system(
                           retry or retry_from_environment())
     triggers = Triggers(app, clock, new_id, TriggeredJourneys(database), log_, advancing)
     waits = ConsistencyWait(database, runner.tracking, runner.progress)
+    keepers = Keepers(database, system_clock)
     services = Services(
         app=app, triggers=triggers,
         enrolling=ManualEnrolling(app, app.journey, clock, new_id, log_),
         exits=Exits(app, app.journey, clock, log_),
-        database=database, runner=runner, waits=waits, consistency_timeout=consistency_timeout)
-    follower = Follower(runner, getattr(app.recorder, "channel_name", None))
+        database=database, runner=runner, waits=waits, keys=Keys(app, clock, new_id),
+        keepers=keepers, consistency_timeout=consistency_timeout)
+    follower = Follower(runner, keepers, getattr(app.recorder, "channel_name", None))
     lease = lease or timedelta(seconds=float(os.environ.get("JOURNEYS_CLAIM_LEASE_SECONDS", "30")))
     batch_size = batch_size or parse_batch_size(os.environ.get("JOURNEYS_BATCH_SIZE", "200"))
     scheduler = Scheduler(triggers, advancing, runner, follower, waits, lease=lease,

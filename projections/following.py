@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 
+from projections.keepers import BEAT, Keepers
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -14,13 +15,15 @@ log = logging.getLogger(__name__)
 # How long a loop holds its batches while the scheduler of its process is in a burst
 # (`give_way`); after that they share the process again (decisions/0021).
 BURST_HOLD = 5.0
-MAX_BACKOFF = 30.0  # seconds between retries of a batch that keeps failing
+MAX_BACKOFF = 5.0  # seconds between retries of a batch that keeps failing (a database away)
 
 
 class Follower:
-    def __init__(self, runner: ProjectionRunner, channel: str | None = None) -> None:
+    def __init__(self, runner: ProjectionRunner, keepers: Keepers,
+                 channel: str | None = None) -> None:
         """`channel`: where the event store announces its appends, if it does."""
         self.runner = runner
+        self.keepers = keepers
         self.progress = runner.progress
         self.channel = channel
         self.burst_hold = BURST_HOLD
@@ -67,9 +70,13 @@ class Follower:
     def _follow(self, stop: threading.Event, interval: float) -> None:
         wake = self.progress.wake
         backoff = interval
+        beaten = -BEAT
         while not stop.is_set():
             self._hold_for_burst(stop)
             try:
+                if time.monotonic() - beaten >= BEAT:
+                    self.keepers.beat()
+                    beaten = time.monotonic()
                 self.runner.statistics.keep()
                 applied = self.runner.run_once()
                 backoff = interval

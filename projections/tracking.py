@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from projections import keepers
 from projections.projection import Projection
 from storage.database import Cursor, Database
 from storage.event_log import EventLog
@@ -58,6 +59,7 @@ class Tracking:
         (`decisions/0029`)."""
         with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
+            cursor.execute(keepers.DDL)
             there = cursor.tables()
             positions = {row["name"]: int(row["position"]) for row in cursor.execute(
                 "SELECT name, position FROM projection_tracking").fetchall()}
