@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ from functools import partial
 from eventsourcing.persistence import PersistenceError
 from tqdm import tqdm
 
+from journeys import keys
 from journeys.clock import system_clock
 from journeys.logs import configure_logging
 from journeys.settings import SettingsError, batch_size, database_url, store_for, tune_collector
@@ -73,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8080)
         command.add_argument("--threads", type=int, default=8)
+        command.add_argument(
+            "--allow-anonymous", action="store_true",
+            help="while no API key exists (open mode), listen on a host other than loopback")
         command.add_argument("--interval", type=float, default=1.0,
                              help="scheduler poll interval in seconds (serve)")
         _add_batch_size(command)
@@ -115,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     run = projections.add_parser("run", help="follow the log and keep read models current")
     run.add_argument("--interval", type=float, default=0.1, help="poll interval in seconds")
     _add_database(run)
+    keys.add_commands(commands, _add_database)
     return parser
 
 
@@ -147,8 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     def scheduler_loop(stop: threading.Event) -> None:
         system.scheduler.run_forever(stop, clock=system_clock, interval=args.interval)
 
+    if args.command == "keys":
+        code = keys.run(system.services.keys, args)
+        system.services.app.close()
+        return code
     if args.command in ("serve", "api"):
         from journeys.server import serve
+
+        if not _guard_open_mode(system, args):
+            assert sock is not None
+            sock.close()
+            return 2
 
         loops: list[Loop] = [projections_loop, scheduler_loop] if args.command == "serve" else []
         assert sock is not None
@@ -170,6 +185,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     wait_for_signal(system, [projections_loop])
     return 0
+
+
+def _guard_open_mode(system: System, args: argparse.Namespace) -> bool:
+    """While no key exists the API asks for no credentials: say so, and listen only on
+    loopback unless told otherwise. `api` also says whether anything keeps the read
+    models its commands wait for."""
+    if args.command == "api":
+        log.info("%s", system.services.keepers.describe())
+    if not system.services.key_cache.open_mode():
+        return True
+    if not _loopback(args.host) and not args.allow_anonymous:
+        print(f"journeys: no API key exists yet, so anyone reaching {args.host}:{args.port} "
+              "could act for every tenant; create one with `journeys keys create`, listen on "
+              "127.0.0.1, or pass --allow-anonymous", file=sys.stderr)
+        return False
+    log.warning("open mode: no API key exists, so the API asks for no credentials; "
+                "create one with `journeys keys create`")
+    return True
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _one_line(error: Exception, url: str) -> str:

@@ -268,3 +268,85 @@ def test_nul_characters_are_refused_anywhere_in_a_body(
 
     _assert_refused(running, named, 422, head)
     _assert_refused(running, nested, 422, head)
+
+
+@pytest.mark.parametrize("number", ["1e309", "-1e309", "1E400"])
+def test_numbers_beyond_a_double_are_refused_not_stored_as_null(
+    running: Running, number: str
+) -> None:
+    head = running.services.runner.head()
+    result = running.client.simulate_put(
+        "/customers/c1", body=f'{{"tenantId": "t", "attributes": {{"score": {number}}}}}',
+        headers={"Content-Type": "application/json"})
+    _assert_refused(running, result, 400, head)
+
+
+def test_lone_surrogates_are_a_422_anywhere_in_a_body(running: Running) -> None:
+    head = running.services.runner.head()
+    for path, method, body in (
+        ("/customers/c1", "PUT", '{"tenantId": "t", "attributes": {"name": "\\ud800"}}'),
+        ("/customers/c1", "PUT", '{"tenantId": "t", "attributes": {"\\udfff": 1}}'),
+        ("/events", "POST", '{"tenantId": "t", "type": "x", "customerId": "c", '
+                            '"data": {"v": ["\\ud800"]}}'),
+        ("/journeys", "POST", '{"tenantId": "t", "name": "a\\ud800", "triggerType": "x"}'),
+    ):
+        result = running.client.simulate_request(
+            method, path, body=body, headers={"Content-Type": "application/json"})
+        _assert_refused(running, result, 422, head)
+
+
+def test_multipart_forms_are_a_415(running: Running) -> None:
+    head = running.services.runner.head()
+    result = running.client.simulate_post(
+        "/journeys", body=b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n',
+        headers={"Content-Type": "multipart/form-data; boundary=b"})
+    _assert_refused(running, result, 415, head)
+
+
+@pytest.mark.parametrize(("path", "field", "value"), [
+    ("/customers/c1", "attributes", {f"k{n}": n for n in range(101)}),
+    ("/customers/c1", "attributes", {"blob": "x" * 20_000}),
+    ("/events", "data", {"blob": "x" * 20_000}),
+])
+def test_free_form_objects_are_bounded(running: Running, path: str, field: str,
+                                       value: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+    body = {"tenantId": "t", field: value, **({"type": "x", "customerId": "c"}
+                                                if path == "/events" else {})}
+    result = running.client.simulate_request("PUT" if path.startswith("/customers") else "POST",
+                                             path, json=body)
+    _assert_refused(running, result, 422, head)
+    assert result.json["errors"][0]["field"].endswith(field)
+
+
+def test_a_step_config_is_bounded(running: Running, draft: dict[str, Any]) -> None:
+    head = running.services.runner.head()
+    rules = [{"field": f"f{n}", "operator": "eq", "value": "x" * 200} for n in range(100)]
+    result = running.client.simulate_post(f"/journeys/{draft['id']}/steps", json={
+        "type": "CONDITION", "name": "big", "config": {"rules": rules}})
+    _assert_refused(running, result, 422, head)
+
+
+def test_a_wait_longer_than_five_years_is_refused_at_the_edit(
+    running: Running, draft: dict[str, Any]
+) -> None:
+    head = running.services.runner.head()
+    added = running.client.simulate_post(f"/journeys/{draft['id']}/steps", json={
+        "type": "WAIT", "name": "forever", "config": {"duration": "999999 weeks"}})
+    assert added.status_code == 201  # a DRAFT may hold an invalid step; activation refuses it
+    validation = running.client.simulate_get(f"/journeys/{draft['id']}/validation").json
+    assert any("five years" in problem["message"] for problem in validation["errors"])
+    refused = running.client.simulate_post(f"/journeys/{draft['id']}/activate")
+    assert refused.status_code == 409 and refused.json["code"] == "JOURNEY_INVALID"
+    assert running.services.runner.head() == head + 1
+
+
+def test_a_journey_has_at_most_a_hundred_steps(running: Running) -> None:
+    jid = create_journey(running.client)["id"]
+    for n in range(100):
+        add_step(running.client, jid, type="END", name=f"end {n}")
+    head = running.services.runner.head()
+
+    refused = running.client.simulate_post(f"/journeys/{jid}/steps", json=END)
+
+    _assert_refused(running, refused, 422, head)
