@@ -60,7 +60,8 @@ def store_for(url: str) -> Store:
                 "POSTGRES_MAX_OVERFLOW": os.environ.get("POSTGRES_MAX_OVERFLOW", "8"),
                 "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "2"),
             },
-            display=f"postgresql://{parts.hostname}:{parts.port or 5432}/{dbname}",
+            display=(f"postgresql://{parts.username + '@' if parts.username else ''}"
+                     f"{parts.hostname}:{parts.port or 5432}/{dbname}"),
         )
     raise SettingsError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
