@@ -123,10 +123,9 @@ def test_serve_stops_cleanly_on_sigterm_and_sigint_even_started_with_sigint_igno
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     # A shell without job control starts background commands with SIGINT ignored.
-    process = subprocess.Popen([JOURNEYS, "serve", "--port", str(port), "--database",
-                                f"sqlite:///{tmp_path / 'j.db'}"], stdout=log,
-                               stderr=subprocess.STDOUT,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    process = subprocess.Popen(
+        ["sh", "-c", 'trap "" INT; exec "$0" serve --port "$1" --database "$2"', JOURNEYS,
+         str(port), f"sqlite:///{tmp_path / 'j.db'}"], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}")
         started = time.monotonic()
