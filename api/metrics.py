@@ -12,16 +12,25 @@ from typing import Any
 
 import falcon
 from eventsourcing.persistence import PersistenceError
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.access import require_all_tenants
 from api.context import Services
 from projections import operations_queries
+from projections.tracking import failures
 from storage.values import iso
 
 log = logging.getLogger(__name__)
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series
 
 REQUESTS = Counter("journeys_http_requests", "HTTP requests answered",
                    ["method", "route", "status"])
@@ -77,7 +86,13 @@ class ReadModelCollector(Collector):
         positions, head = services.runner.tracking.positions_and_head()
         for name, position in positions.items():
             lag.add_metric([name], max(0, head - position))
-        return [started, ended, steps, due, late, lag]
+        aside = GaugeMetricFamily("journeys_read_model_events_set_aside",
+                                  "Events a read model could not apply and passed over",
+                                  labels=["read_model"])
+        set_aside = failures(database)
+        for name in positions:
+            aside.add_metric([name], set_aside.get(name, 0))
+        return [started, ended, steps, due, late, lag, aside]
 
 
 class Metrics:

@@ -30,6 +30,9 @@ class Processed:
     messages: list[str] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     position: int = 0
+    # What could not be handled, and why: (aggregate id, reason). An enrollment set aside
+    # is FAILED with that reason; a trigger event set aside enrolled no one.
+    set_aside: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, enrollment_id: str, progress: Progress) -> None:
         if progress.changed:
@@ -45,6 +48,7 @@ class Processed:
         self.messages += other.messages
         self.changed |= other.changed
         self.position = max(self.position, other.position)
+        self.set_aside += other.set_aside
 
 
 class Advancing:
@@ -89,10 +93,25 @@ class Advancing:
 
     def passes(self, loaded: Loaded, enrollments: list[tuple[Enrollment, Journey, Customer]],
                now: datetime) -> Processed:
-        """One pass of each enrollment at `now`; what changed is added to `loaded`."""
+        """One pass of each enrollment at `now`; what changed is added to `loaded`.
+
+        A pass that fails (a journey's data the engine cannot run, a bug) is undone and
+        its enrollment set aside: FAILED, with the error as its reason. The others go on."""
         result = Processed()
         for enrollment, journey, customer in enrollments:
-            progress = advance(enrollment, journey, customer, now, self.channel, self.retry)
+            before = _Before(enrollment, customer)
+            try:
+                progress = advance(enrollment, journey, customer, now, self.channel, self.retry)
+            except Exception as error:  # noqa: BLE001 - recorded as the enrollment's failure
+                reason = f"set aside: {type(error).__name__}: {error}"
+                before.restore()
+                enrollment.fail(enrollment.current_step_id, reason, now)
+                enrollment.record()
+                loaded.add(enrollment)
+                result.set_aside.append((enrollment.id, reason))
+                result.changed.add(enrollment.id)
+                result.ended += 1
+                continue
             if not progress.changed:
                 continue
             loaded.add(enrollment)
@@ -100,3 +119,20 @@ class Advancing:
             if progress.customer_changed:
                 loaded.add(customer)
         return result
+
+
+class _Before:
+    """An enrollment and its customer as they were before a pass, to undo a pass that
+    failed half-way: what it noted, and what it did to the customer."""
+
+    def __init__(self, enrollment: Enrollment, customer: Customer) -> None:
+        self.enrollment, self.customer = enrollment, customer
+        self.enrollment_state = dict(enrollment.__dict__)
+        self.customer_state = dict(customer.__dict__)
+        self.customer_events = len(customer.pending_events)
+
+    def restore(self) -> None:
+        self.enrollment.__dict__.update(self.enrollment_state)
+        self.enrollment.unrecorded = []
+        del self.customer.pending_events[self.customer_events:]
+        self.customer.__dict__.update(self.customer_state)

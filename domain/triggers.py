@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import PersistenceError, RecordConflictError
 
 from domain.advancing import Advancing, Processed
 from domain.caller import BY_SYSTEM, Caller
@@ -103,16 +103,21 @@ class Triggers:
         Each enrollment's id derives from (journey, trigger event), and the customer's slot
         refuses a second active enrollment, so replaying a batch enrolls no one twice.
         Given `now`, the new enrollments' first pass runs at once and is saved with them
-        (the steps due by `now`, exactly as the scheduler would run them next).
+        (the steps due by `now`, exactly as the scheduler would run them next). If the
+        batch cannot be saved as a whole, each trigger event is matched on its own; one
+        that fails for a reason other than a race is set aside, with its reason.
         """
         triggers = list(triggers)
         try:
             return self._match(triggers, now)
         except RecordConflictError:
-            result = Processed()
-            for trigger in triggers:
-                result.add(self._match_each(trigger, now))
-            return result
+            pass
+        except Exception:  # noqa: BLE001 - found again below, on its own, and set aside
+            pass
+        result = Processed()
+        for trigger in triggers:
+            result.add(self._match_each(trigger, now))
+        return result
 
     def _match_each(self, trigger: Any, now: datetime | None) -> Processed:
         """One trigger on its own, reloading on conflict; a persistent conflict is raised, so
@@ -122,6 +127,11 @@ class Triggers:
                 return self._match([trigger], now)
             except RecordConflictError:
                 continue
+            except PersistenceError:
+                raise  # the database, not the trigger: matched again in a later round
+            except Exception as error:  # noqa: BLE001 - set aside with its reason
+                return Processed(set_aside=[(trigger.originator_id,
+                                             f"set aside: {type(error).__name__}: {error}")])
         return self._match([trigger], now)
 
     def _match(self, triggers: list[Any], now: datetime | None) -> Processed:

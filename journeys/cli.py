@@ -21,6 +21,7 @@ from journeys.logs import configure_logging
 from journeys.settings import SettingsError, batch_size, database_url, store_for, tune_collector
 from journeys.wiring import System, build_system, replay_worker, sqlite_path
 from projections.rebuild import rebuild, rebuild_in_workers, share, units
+from projections.tracking import failures
 
 log = logging.getLogger("journeys")
 Loop = Callable[[threading.Event], None]
@@ -239,14 +240,16 @@ def _status(system: System, url: str) -> int:
     try:
         head = runner.head()
         positions = runner.positions()
+        set_aside = failures(runner.database)
     except PersistenceError:
         print(f"journeys: {store_for(url).display} holds no Journeys tables", file=sys.stderr)
         return 2
     finally:
         system.services.app.close()
-    print(f"{'projection':<20} {'position':>12} {'head':>12} {'lag':>12}")
+    print(f"{'projection':<20} {'position':>12} {'head':>12} {'lag':>12} {'set aside':>10}")
     for name, position in positions.items():
-        print(f"{name:<20} {position:>12} {head:>12} {head - position:>12}")
+        print(f"{name:<20} {position:>12} {head:>12} {head - position:>12} "
+              f"{set_aside.get(name, 0):>10}")
     return 0
 
 

@@ -152,7 +152,7 @@ def build_system(
     datastore = app.factory.datastore  # type: ignore[attr-defined]
     database: Database = (PostgresDatabase if store.dialect == "postgres" else SqliteDatabase)(datastore)
     log_ = EventLog(app, database)
-    runner = ProjectionRunner(log_, database, projections())
+    runner = ProjectionRunner(log_, database, projections(), clock=system_clock)
     if create_tables:
         _create_schema(app, database, runner)
     advancing = Advancing(app, log_, channel or channel_from_environment(),

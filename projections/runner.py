@@ -13,14 +13,15 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, PersistenceError
 
 from projections.progress import LocalProgress
 from projections.projection import Projection
 from projections.statistics import PlannerStatistics
-from projections.tracking import PROJECTED_CHANNEL, Tracking, move_tracking
+from projections.tracking import PROJECTED_CHANNEL, Tracking, move_tracking, record_failure
 from storage.database import Cursor, Database
 from storage.event_log import EventLog, Item
 
@@ -52,7 +53,9 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         batch_size: int = 1000,
         progress: LocalProgress | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`clock`: when a failure is recorded (wall-clock time)."""
         self.log = log_
         self.database = database
         self.projections = {p.name: p for p in projections}
@@ -62,6 +65,7 @@ class ProjectionRunner:
         self.statistics = PlannerStatistics(
             database, [log_.table, *(t for p in projections for t in p.tables)])
         self.stall_limit = STALL_LIMIT
+        self.clock = clock
 
     def positions(self) -> dict[str, int]:
         return self.tracking.positions()
@@ -72,7 +76,7 @@ class ProjectionRunner:
     def only(self, names: Sequence[str]) -> ProjectionRunner:
         """A runner of some of these projections (to apply them apart)."""
         return ProjectionRunner(self.log, self.database, [self.projections[n] for n in names],
-                                self.batch_size, self.progress)
+                                self.batch_size, self.progress, self.clock)
 
     def reset(self, names: Sequence[str], *, indexes: bool = True) -> None:
         """Drop and recreate the named read models at position 0 (`Tracking.reset`)."""
@@ -104,8 +108,48 @@ class ProjectionRunner:
             except TrackingMoved:
                 log.debug("another runner applied the batch after %s first", position)
                 continue
+            except PersistenceError:
+                raise  # the database, not the events: the batch is applied again later
+            except Exception:
+                log.exception("a batch after %s failed; applying its events one by one", position)
+                if not self._apply_apart(position, last, projections, notifications):
+                    continue
             applied += last - position
         return applied
+
+    def _apply_apart(self, position: int, last: int, projections: list[Projection],
+                     notifications: Sequence[Notification]) -> bool:
+        """Each projection's events one at a time; one that fails is set aside: recorded in
+        `projection_failures` with its error, and passed over, so one poisoned event never
+        stops a read model for every tenant. False if another runner moved first."""
+        for projection in projections:
+            at = position
+            try:
+                for notification in notifications:
+                    if notification.topic not in projection.topics:
+                        continue
+                    try:
+                        self._apply_batch(at, notification.id, [projection], [notification])
+                    except (TrackingMoved, PersistenceError):
+                        raise
+                    except Exception as error:  # noqa: BLE001 - kept with the event
+                        self._set_aside(at, projection, notification, error)
+                    at = notification.id
+                self._apply_batch(at, last, [projection], [])
+            except TrackingMoved:
+                return False
+        return True
+
+    def _set_aside(self, position: int, projection: Projection, notification: Notification,
+                   error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        log.error("read model %s sets aside event %s (%s of %s): %s", projection.name,
+                  notification.id, notification.topic, notification.originator_id, reason)
+        with self.database.transaction() as cursor:
+            if not move_tracking(cursor, [projection.name], position, notification.id):
+                raise TrackingMoved(projection.name)
+            record_failure(cursor, projection.name, notification, reason, self.clock())
+        self.progress.committed([projection.name], notification.id)
 
     def _apply_batch(
         self,

@@ -6,17 +6,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+
+from eventsourcing.persistence import Notification
 
 from projections import keepers
 from projections.projection import Projection
 from storage.database import Cursor, Database
 from storage.event_log import EventLog
+from storage.values import iso
 
 log = logging.getLogger(__name__)
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_tracking ("
     "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+FAILURES_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_failures ("
+    "projection TEXT NOT NULL, position BIGINT NOT NULL, topic TEXT NOT NULL, "
+    "originator_id TEXT NOT NULL, error TEXT NOT NULL, failed_at TEXT NOT NULL, "
+    "PRIMARY KEY (projection, position))"
 )
 PROJECTED_CHANNEL = "journeys_projected"  # each batch's commit is announced there
 RESET = "reset"  # announced on PROJECTED_CHANNEL when positions are set back
@@ -32,6 +42,23 @@ def move_tracking(cursor: Cursor, names: Sequence[str], expected: int, position:
         (position, expected, *names),
     ).fetchall()
     return len(moved) == len(names)
+
+
+def record_failure(cursor: Cursor, projection: str, notification: Notification, error: str,
+                   at: datetime) -> None:
+    """An event a read model set aside, and why (`ProjectionRunner._apply_apart`)."""
+    cursor.execute(
+        "INSERT INTO projection_failures (projection, position, topic, originator_id, error, "
+        "failed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (projection, position) DO NOTHING",
+        (projection, notification.id, notification.topic, notification.originator_id,
+         error[:2000], iso(at)))
+
+
+def failures(database: Database) -> dict[str, int]:
+    """How many events each read model has set aside."""
+    rows = database.query("SELECT projection, COUNT(*) AS n FROM projection_failures "
+                          "GROUP BY projection")
+    return {row["projection"]: int(row["n"]) for row in rows}
 
 
 def ensure_tracking(cursor: Cursor, name: str) -> None:
@@ -59,6 +86,7 @@ class Tracking:
         (`decisions/0029`)."""
         with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
+            cursor.execute(FAILURES_DDL)
             cursor.execute(keepers.DDL)
             there = cursor.tables()
             positions = {row["name"]: int(row["position"]) for row in cursor.execute(
@@ -117,7 +145,9 @@ class Tracking:
 
     @staticmethod
     def _drop(cursor: Cursor, projection: Projection) -> None:
+        """Its tables, and the events it set aside: replayed, they are tried again."""
         for table in projection.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute("DELETE FROM projection_failures WHERE projection = ?", (projection.name,))
         cursor.execute("UPDATE projection_tracking SET position = 0 WHERE name = ?",
                        (projection.name,))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from eventsourcing.persistence import PersistenceError
+from prometheus_client import Counter
 
 from domain.advancing import Advancing, Processed
 from domain.triggers import Triggers
@@ -20,6 +21,9 @@ from scheduler.matcher import TriggerMatcher
 from storage.database import Database
 
 log = logging.getLogger("journeys.scheduler")
+SET_ASIDE = Counter("journeys_set_aside", "Items the scheduler could not handle and set aside "
+                    "(an enrollment FAILED with the reason, a trigger event that enrolled no one)",
+                    ["kind"])
 
 
 @dataclass
@@ -29,12 +33,18 @@ class Totals:
     processed: int = 0  # enrollments advanced
     ended: int = 0
     messages: int = 0
+    set_aside: int = 0
 
     def add(self, result: Processed) -> None:
         self.enrolled += result.enrolled
         self.processed += result.enrollments
         self.ended += result.ended
         self.messages += len(result.messages)
+        self.set_aside += len(result.set_aside)
+        for aggregate_id, reason in result.set_aside:
+            log.warning("%s %s", aggregate_id, reason)
+            SET_ASIDE.labels("trigger event" if aggregate_id.startswith("event_")
+                             else "enrollment").inc()
 
 
 class Scheduler:
