@@ -38,8 +38,11 @@ class Message:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """`retry_after`: how long the receiver asked to be left alone (a transient failure)."""
+
     outcome: Literal["delivered", "transient", "permanent"]
     detail: str = ""
+    retry_after: timedelta | None = None
 
 
 class Channel(Protocol):
@@ -58,8 +61,11 @@ class RetryPolicy:
     base: timedelta = timedelta(seconds=2)
     cap: timedelta = timedelta(minutes=5)
 
-    def next_attempt_at(self, attempt: int, now: datetime) -> datetime | None:
+    def next_attempt_at(self, attempt: int, now: datetime,
+                        asked: timedelta | None = None) -> datetime | None:
+        """When to try again after failed attempt number `attempt`, not sooner than the
+        receiver `asked`; None when no attempt is left."""
         if attempt >= self.max_attempts:
             return None
         delay: timedelta = min(self.base * 2 ** (attempt - 1), self.cap)
-        return now + delay
+        return now + max(delay, asked or timedelta(0))

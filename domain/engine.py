@@ -168,7 +168,11 @@ def _deliver(
                    "attempts": message.attempt}
         _finish(enrollment, step, outcome, _next(journey, index), now, progress)
         return
-    retry_at = retry.next_attempt_at(message.attempt, now) if result.outcome == "transient" else None
+    retry_at = (retry.next_attempt_at(message.attempt, now, result.retry_after)
+                if result.outcome == "transient" else None)
+    # Every failed attempt is recorded, the last one too: the history shows each error.
+    enrollment.delivery_failed(step.id, message.message_id, message.attempt, result.detail,
+                               retry_at, now)
     if retry_at is None:
         reason = (f"delivery of {message.message_id} failed permanently: {result.detail}"
                   if result.outcome == "permanent"
@@ -176,6 +180,3 @@ def _deliver(
                        f"attempts: {result.detail}")
         enrollment.fail(step.id, reason, now)
         progress.ended = True
-        return
-    enrollment.delivery_failed(step.id, message.message_id, message.attempt, result.detail,
-                               retry_at, now)

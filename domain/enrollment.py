@@ -81,10 +81,11 @@ class Enrollment(StrAggregate):
                    template_id=template_id, at=at)
 
     def delivery_failed(
-        self, step_id: str, message_id: str, attempt: int, reason: str, retry_at: datetime,
-        at: datetime,
+        self, step_id: str, message_id: str, attempt: int, reason: str,
+        retry_at: datetime | None, at: datetime,
     ) -> None:
-        """A transient failure: the same message is retried at `retry_at`."""
+        """An attempt failed: the same message is tried again at `retry_at`, or never (None:
+        a `Failed` follows)."""
         self._note("DeliveryFailed", step_id=step_id, message_id=message_id, attempt=attempt,
                    reason=reason, retry_at=retry_at, at=at)
 
@@ -133,7 +134,7 @@ class Enrollment(StrAggregate):
             self.attempt = 1
         elif kind == "DeliveryFailed":
             self.attempt = fact["attempt"] + 1
-            self.due_at = fact["retry_at"]
+            self.due_at = fact["retry_at"] or at
         elif kind in ENDINGS:
             self.status = ENDINGS[kind]
             self.reason = fact.get("reason")

@@ -73,7 +73,10 @@ def channel_from_environment() -> Channel:
             raise SettingsError("the webhook channel needs JOURNEYS_WEBHOOK_URL and "
                                 "JOURNEYS_WEBHOOK_SECRET")
         timeout = float(os.environ.get("JOURNEYS_WEBHOOK_TIMEOUT", "10"))
-        return WebhookChannel(url, secret, timeout)
+        try:
+            return WebhookChannel(url, secret, timeout, clock=system_clock)
+        except ValueError as error:
+            raise SettingsError(f"JOURNEYS_WEBHOOK_SECRET: {error}") from None
     raise SettingsError(f"unknown JOURNEYS_CHANNEL {kind!r}: use log or webhook")
 
 

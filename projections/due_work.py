@@ -70,8 +70,8 @@ def _due(name: str, event: Any) -> tuple[str | None, str]:
         return iso(event.until), "wait"
     if name == "MessageRequested":
         return iso(event.at), "send"
-    if name == "DeliveryFailed":
-        return iso(event.retry_at), "send"
+    if name == "DeliveryFailed":  # retried then; or never, and a Failed follows
+        return iso(event.retry_at or event.at), "send"
     return iso(event.at), "advance"
 
 

@@ -188,8 +188,12 @@ class EnrollmentsProjection(Projection):
     def _stepcompleted(batch: _Batch, row: Row, event: Any) -> None:
         at = iso(event.at)
         current = batch.current(row)
+        outcome = event.outcome
+        if event.step_type == "SEND":  # the errors of the attempts before the one delivered
+            errors = from_json(current["outcome"]).get("errors")
+            outcome = {**outcome, "errors": errors} if errors else outcome
         current.update(status="COMPLETED", completed_at=at, step_type=event.step_type,
-                       outcome=to_json(event.outcome))
+                       outcome=to_json(outcome))
         journey_id = row["journey_id"]
         batch.bump(journey_id, event.step_id, "completed")
         if event.step_type == "WAIT":
@@ -219,10 +223,12 @@ class EnrollmentsProjection(Projection):
     @staticmethod
     def _deliveryfailed(batch: _Batch, row: Row, event: Any) -> None:
         current = batch.current(row)
-        outcome = {**from_json(current["outcome"]), "messageId": event.message_id,
-                   "attempts": event.attempt, "lastError": event.reason,
-                   "retryAt": iso(event.retry_at)}
-        current["outcome"] = to_json(outcome)
+        before = from_json(current["outcome"])
+        attempt = {"attempt": event.attempt, "error": event.reason, "at": iso(event.at)}
+        current["outcome"] = to_json({**before, "messageId": event.message_id,
+                                      "attempts": event.attempt, "lastError": event.reason,
+                                      "retryAt": iso(event.retry_at),
+                                      "errors": [*before.get("errors", []), attempt]})
 
     def _completed(self, batch: _Batch, row: Row, event: Any) -> None:
         self._end(batch, row, event, "COMPLETED", None)

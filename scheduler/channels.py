@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import binascii
 import json
 import logging
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
+from standardwebhooks import Webhook
 
 from domain.delivery import DeliveryResult, Message
 
@@ -34,28 +37,41 @@ class LogChannel:
 
 
 class WebhookChannel:
-    """POSTs the message as JSON, signed with HMAC-SHA256; the message id is the Idempotency-Key.
+    """POSTs the message as JSON, signed as the Standard Webhooks specification says
+    (`webhook-id`: the message id, the same on every retry; `webhook-timestamp`;
+    `webhook-signature`: `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`
+    with the `whsec_` secret), so receivers can verify it with that specification's
+    libraries and refuse replays. The message id is the `Idempotency-Key` too.
 
-    2xx is delivered, 4xx is permanent, 5xx, timeouts and connection errors are transient.
+    2xx is delivered; 408, 429, 5xx, timeouts and connection errors are transient (a
+    `Retry-After` is honoured); any other 4xx is permanent.
     """
 
     name = "webhook"
-    SIGNATURE_HEADER = "X-Journeys-Signature"
 
-    def __init__(self, url: str, secret: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, secret: str, timeout: float = 10.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """`clock`: the wall clock the signatures are timestamped with."""
+        if not secret.startswith("whsec_"):
+            raise ValueError("the webhook secret must be a Standard Webhooks secret: "
+                             "whsec_ and base64")
+        try:
+            self.signer = Webhook(secret)
+        except (ValueError, binascii.Error) as error:
+            raise ValueError(f"the webhook secret is not whsec_ and base64: {error}") from None
         self.url = url
-        self.secret = secret.encode()
+        self.clock = clock
         self.client = httpx.Client(timeout=timeout)
-
-    def signature(self, body: bytes) -> str:
-        return "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
 
     def send(self, message: Message) -> DeliveryResult:
         body = json.dumps(message.document(), separators=(",", ":"), sort_keys=True).encode()
+        now = self.clock()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": message.message_id,
-            self.SIGNATURE_HEADER: self.signature(body),
+            "webhook-id": message.message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": self.signer.sign(message.message_id, now, body),
         }
         try:
             response = self.client.post(self.url, content=body, headers=headers)
@@ -66,6 +82,27 @@ class WebhookChannel:
         if response.is_success:
             return DeliveryResult("delivered", str(response.status_code))
         detail = f"HTTP {response.status_code}"
-        if 400 <= response.status_code < 500:
+        if 400 <= response.status_code < 500 and response.status_code not in TRANSIENT:
             return DeliveryResult("permanent", detail)
-        return DeliveryResult("transient", detail)
+        return DeliveryResult("transient", detail,
+                              retry_after(response.headers.get("Retry-After"), now))
+
+
+TRANSIENT = frozenset({408, 429})
+LONGEST_RETRY_AFTER = timedelta(hours=1)
+
+
+def retry_after(header: str | None, now: datetime) -> timedelta | None:
+    """A `Retry-After` of seconds or an HTTP date, as a delay from `now`, at most an hour;
+    None if absent or unreadable."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        delay = timedelta(seconds=int(header))
+    else:
+        try:
+            delay = parsedate_to_datetime(header) - now
+        except (TypeError, ValueError):
+            return None
+    return max(timedelta(0), min(delay, LONGEST_RETRY_AFTER))

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import base64
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from scheduler.channels import WebhookChannel
 from tests.conftest import Clock, Running
 from tests.integration.builders import add_step, create_journey
 
-SECRET = "s3cret"
+SECRET = "whsec_" + base64.b64encode(b"a secret of the receiver's own").decode()
 T0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
 
 
@@ -26,21 +26,27 @@ class Receiver:
 
     def __init__(self) -> None:
         self.script: list[int] = [200]
+        self.retry_after = ""
         self.requests: list[dict[str, Any]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                try:  # as a receiver checks it, with the specification's own library
+                    Webhook(SECRET).verify(body, dict(self.headers))
+                    signed = True
+                except WebhookVerificationError:
+                    signed = False
                 receiver.requests.append({
-                    "key": self.headers["Idempotency-Key"],
-                    "signed": hmac.compare_digest(expected,
-                                                  self.headers[WebhookChannel.SIGNATURE_HEADER]),
-                    "body": json.loads(body),
+                    "key": self.headers["Idempotency-Key"], "id": self.headers["webhook-id"],
+                    "signed": signed, "body": json.loads(body),
                 })
                 index = min(len(receiver.requests) - 1, len(receiver.script) - 1)
-                self.send_response(receiver.script[index])
+                status = receiver.script[index]
+                self.send_response(status)
+                if status in (429, 503) and receiver.retry_after:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -62,7 +68,7 @@ def receiver() -> Iterator[Receiver]:
 def channel(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> WebhookChannel:
     monkeypatch.setenv("JOURNEYS_DELIVERY_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("JOURNEYS_DELIVERY_BACKOFF_SECONDS", "60")
-    return WebhookChannel(receiver.url, SECRET, timeout=2)
+    return WebhookChannel(receiver.url, SECRET, timeout=2, clock=lambda: datetime.now(UTC))
 
 
 def send_journey(running: Running) -> str:
@@ -100,6 +106,7 @@ def test_transient_failures_are_retried_with_the_same_message_id(
     scheduler.tick(T0 + timedelta(seconds=180))
 
     assert [r["key"] for r in receiver.requests] == [receiver.requests[0]["key"]] * 3
+    assert [r["id"] for r in receiver.requests] == [receiver.requests[0]["key"]] * 3
     assert all(r["signed"] for r in receiver.requests)
     assert [r["body"]["attempt"] for r in receiver.requests] == [1, 2, 3]
     body = receiver.requests[0]["body"]
@@ -107,6 +114,8 @@ def test_transient_failures_are_retried_with_the_same_message_id(
     detail = only_enrollment(running, jid)
     assert detail["status"] == "COMPLETED"
     assert detail["steps"][0]["messageId"] == receiver.requests[0]["key"]
+    errors = detail["steps"][0]["outcome"]["errors"]
+    assert [(e["attempt"], e["error"]) for e in errors] == [(1, "HTTP 500"), (2, "HTTP 503")]
 
 
 def test_a_4xx_fails_the_step_and_the_enrollment_with_the_reason(
@@ -122,6 +131,9 @@ def test_a_4xx_fails_the_step_and_the_enrollment_with_the_reason(
     assert detail["status"] == "FAILED"
     assert "failed permanently: HTTP 422" in detail["reason"]
     assert detail["steps"][0]["status"] == "FAILED"
+    outcome = detail["steps"][0]["outcome"]
+    assert (outcome["attempts"], outcome["lastError"]) == (1, "HTTP 422")
+    assert [e["error"] for e in outcome["errors"]] == ["HTTP 422"]
     assert len(receiver.requests) == 1
     journey = running.client.simulate_get(f"/journeys/{jid}").json
     assert (journey["totalFailed"], journey["activeEnrollments"]) == (1, 0)
@@ -143,3 +155,41 @@ def test_exhausted_retries_fail_the_enrollment(
     assert detail["status"] == "FAILED"
     assert "after 3 attempts: HTTP 503" in detail["reason"]
     assert len(receiver.requests) == 3
+    assert [e["attempt"] for e in detail["steps"][0]["outcome"]["errors"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_408_and_429_are_transient(running: Running, receiver: Receiver, clock: Clock,
+                                   status: int) -> None:
+    clock.now = T0
+    receiver.script = [status, 200]
+    jid = send_journey(running)
+
+    running.system.scheduler.tick(T0)
+    running.system.scheduler.tick(T0 + timedelta(minutes=5))
+
+    assert only_enrollment(running, jid)["status"] == "COMPLETED"
+    assert len(receiver.requests) == 2
+
+
+def test_retry_after_is_honoured(running: Running, receiver: Receiver, clock: Clock) -> None:
+    clock.now = T0
+    receiver.script = [429, 200]
+    receiver.retry_after = "600"  # ten minutes, beyond the one-minute backoff
+    jid = send_journey(running)
+    scheduler = running.system.scheduler
+
+    scheduler.tick(T0)
+    waiting = only_enrollment(running, jid)["steps"][0]["outcome"]
+    scheduler.tick(T0 + timedelta(minutes=9))
+    assert len(receiver.requests) == 1, "not before the receiver asked"
+    scheduler.tick(T0 + timedelta(minutes=10))
+
+    assert waiting["retryAt"] == "2025-12-14T09:10:00.000Z"
+    assert only_enrollment(running, jid)["status"] == "COMPLETED"
+
+
+def test_a_secret_that_is_not_a_standard_webhooks_secret_is_refused() -> None:
+    for secret in ("s3cret", "whsec_not base64!"):
+        with pytest.raises(ValueError, match="whsec_"):
+            WebhookChannel("http://127.0.0.1:1/hook", secret)
