@@ -104,7 +104,8 @@ def test_a_scheduler_killed_mid_batch_loses_nothing_and_repeats_nothing(
         system.services.triggers.ingest([IncomingEvent("t", "go", f"c{n}", None, None, {}, None)
                     for n in range(start, start + 500)])
     env = {**os.environ, "JOURNEYS_CHANNEL": "webhook", "JOURNEYS_WEBHOOK_URL": receiver.url,
-           "JOURNEYS_WEBHOOK_SECRET": "whsec_c2VjcmV0IG9mIHRoZSByZWNlaXZlcg==", "JOURNEYS_CLAIM_LEASE_SECONDS": "2",
+           "JOURNEYS_WEBHOOK_SECRET": "whsec_c2VjcmV0IG9mIHRoZSByZWNlaXZlcg==",
+           "JOURNEYS_CLAIM_LEASE_SECONDS": "2",
            "PYTHONUNBUFFERED": "1"}
     try:
         with (tmp_path / "first.log").open("w") as log:
