@@ -24,7 +24,7 @@ class CustomerItem:
     @spec.validate(
         json=schemas.PutCustomer,
         resp=Response(HTTP_200=schemas.Customer, HTTP_201=schemas.Customer,
-                      **errors(400, 409, 413, 422)),
+                      **errors(404, 409, 413, 415)),
         tags=["customers"],
     )
     def on_put(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
@@ -86,7 +86,7 @@ class Events:
 
     @spec.validate(
         json=schemas.TriggerEventIn,
-        resp=Response(HTTP_202=schemas.Accepted, **errors(400, 413, 422)),
+        resp=Response(HTTP_202=schemas.Accepted, **errors(409, 413, 415)),
         tags=["events"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -95,7 +95,7 @@ class Events:
 
     @spec.validate(
         json=schemas.EventBatch,
-        resp=Response(HTTP_202=schemas.Accepted, **errors(400, 413, 422)),
+        resp=Response(HTTP_202=schemas.Accepted, **errors(409, 413, 415)),
         tags=["events"],
     )
     def on_post_batch(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -50,7 +50,7 @@ class EnrollmentCollection:
     @spec.validate(
         json=schemas.Enroll,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_201=schemas.Enrolled, **errors(400, 404, 409, 413, 422)),
+        resp=Response(HTTP_201=schemas.Enrolled, **errors(404, 409, 413, 415)),
         tags=["enrollments"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -95,7 +95,7 @@ class EnrollmentItem:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response("HTTP_204", **errors(404)),
+        resp=Response("HTTP_204", **errors(404, 409)),
         tags=["enrollments"],
     )
     def on_delete(self, req: falcon.Request, resp: falcon.Response, journey_id: str,

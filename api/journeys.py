@@ -63,7 +63,7 @@ class JourneyCollection:
 
     @spec.validate(
         json=schemas.CreateJourney,
-        resp=Response(HTTP_201=schemas.Journey, **errors(400, 413, 422)),
+        resp=Response(HTTP_201=schemas.Journey, **errors(409, 413, 415)),
         tags=["journeys"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -121,7 +121,7 @@ class JourneyItem:
     @spec.validate(
         json=schemas.UpdateJourney,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Journey, **errors(400, 404, 409, 413, 422)),
+        resp=Response(HTTP_200=schemas.Journey, **errors(404, 409, 413, 415)),
         tags=["journeys"],
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:

@@ -22,9 +22,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from spectree import Response
 
 from api.access import require_all_tenants
 from api.context import Services
+from api.openapi import errors, spec
 from projections import operations_queries
 from projections.tracking import failures
 from storage.values import iso
@@ -101,8 +103,9 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(ReadModelCollector(services))
 
+    @spec.validate(resp=Response("HTTP_200", **errors()), tags=["operations"])
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Prometheus text; needs an all-tenants key once keys exist."""
+        """Prometheus text format; needs an all-tenants key once keys exist."""
         require_all_tenants(req)
         resp.content_type = CONTENT_TYPE_LATEST
         resp.data = generate_latest(REGISTRY) + generate_latest(self.registry)

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import falcon
 from pydantic import ValidationError
-from spectree import SpecTree
+from spectree import Response, SpecTree
 
 from api import schemas
 from api.errors import ApiError, validation_error
@@ -63,18 +63,75 @@ spec = SpecTree(
     description="Marketing automation journeys, step management, and enrollments.",
     path="apidoc",
     validation_error_status=422,
+    validation_error_model=schemas.Error,
+    # Every model has a name of its own in api/schemas.py: the schemas are named after
+    # them, nested ones too, so a generated client gets one class per schema.
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda parent, child: child,
     before=cast(Any, _check_request),
     annotations=False,
 )
+# Any route but /health, /ready and /openapi.json: no key (401), another tenant (403), a
+# malformed request (400, 422), the database away (503).
+EVERY_ROUTE = (400, 401, 403, 422, 503)
 
 
 def errors(*statuses: int) -> dict[str, type[schemas.Error]]:
     """Response declarations for error statuses, all in the one error shape."""
-    return {f"HTTP_{status}": schemas.Error for status in statuses}
+    return {f"HTTP_{status}": schemas.Error for status in sorted({*EVERY_ROUTE, *statuses})}
+
+
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retry of this request safe: the first answer is kept (24 hours at "
+                   "least) and given again, with `Idempotent-Replayed: true`; the same key "
+                   "with another request is 422 IDEMPOTENCY_KEY_REUSED, and while the first "
+                   "is still running 409 IDEMPOTENCY_KEY_IN_FLIGHT.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "An API key made with `journeys keys create`. Until the first key "
+                         "exists (open mode) none is needed."}
+
+
+def _completed(generated: dict[str, Any]) -> dict[str, Any]:
+    """What spectree does not say: the bearer keys (every route but the public ones), the
+    Idempotency-Key header of every command; and the paths as the routes spell them
+    (spectree escapes a dot as if it were a pattern)."""
+    document = dict(generated)
+    document["components"] = {**document.get("components", {}),
+                               "securitySchemes": {"bearer": BEARER}}
+    document["security"] = [{"bearer": []}]
+    paths: dict[str, Any] = {}
+    for escaped, item in document["paths"].items():
+        path = escaped.replace("\\.", ".")
+        paths[path] = {method: _operation(path, method, operation)
+                       for method, operation in item.items()}
+    document["paths"] = paths
+    return document
+
+
+def _operation(path: str, method: str, operation: Any) -> Any:
+    if not isinstance(operation, dict):
+        return operation
+    operation = dict(operation)
+    if path in PUBLIC_PATHS:
+        operation["security"] = []
+    if method in ("post", "put", "patch", "delete"):
+        operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
+    return operation
 
 
 class OpenApiDocument:
-    """GET /openapi.json: the generated document, unchanged."""
+    """GET /openapi.json: the generated document, completed (`_completed`)."""
 
+    def __init__(self) -> None:
+        self._document: dict[str, Any] | None = None
+
+    @spec.validate(resp=Response("HTTP_200"), tags=["operations"])
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = spec.spec
+        """This document."""
+        if self._document is None:
+            self._document = _completed(spec.spec)
+        resp.media = self._document

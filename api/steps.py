@@ -58,7 +58,7 @@ class StepCollection:
     @spec.validate(
         json=schemas.AddStep,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_201=schemas.Step, **errors(400, 404, 409, 413, 422)),
+        resp=Response(HTTP_201=schemas.Step, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -81,7 +81,7 @@ class StepCollection:
     @spec.validate(
         json=schemas.ReorderSteps,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.StepList, **errors(400, 404, 409, 413, 422)),
+        resp=Response(HTTP_200=schemas.StepList, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_post_reorder(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -141,7 +141,7 @@ class StepItem:
     @spec.validate(
         json=schemas.UpdateStep,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Step, **errors(400, 404, 409, 413, 422)),
+        resp=Response(HTTP_200=schemas.Step, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_patch(
