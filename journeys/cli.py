@@ -121,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     run = projections.add_parser("run", help="follow the log and keep read models current")
     run.add_argument("--interval", type=float, default=0.1, help="poll interval in seconds")
     _add_database(run)
+    for looping in (scheduler, run):
+        looping.add_argument(
+            "--metrics-port", type=int, metavar="PORT",
+            help="serve this process's own metrics (Prometheus text) on 127.0.0.1:PORT")
     keys.add_commands(commands, _add_database)
     return parser
 
@@ -138,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from journeys.server import bind
 
             sock = bind(args.host, args.port)  # before anything is made in the database
+        if getattr(args, "metrics_port", None):
+            _serve_metrics(args.metrics_port)
         system = build_system(url, batch_size=getattr(args, "batch_size", None),
                               create_tables=getattr(args, "action", None) != "status")
     except (SettingsError, PersistenceError) as error:
@@ -186,6 +192,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     wait_for_signal(system, [projections_loop])
     return 0
+
+
+def _serve_metrics(port: int) -> None:
+    """The counters of a process without the API (the scheduler's messages and items set
+    aside), for Prometheus to scrape; the API's /metrics has the rest."""
+    from prometheus_client import start_http_server
+
+    from journeys.server import bind
+
+    bind("127.0.0.1", port).close()  # a port that cannot be had: one line, before anything
+    start_http_server(port, addr="127.0.0.1")
 
 
 def _guard_open_mode(system: System, args: argparse.Namespace) -> bool:

@@ -11,11 +11,19 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from prometheus_client import Counter
 from standardwebhooks import Webhook
 
 from domain.delivery import DeliveryResult, Message
 
 log = logging.getLogger("journeys.delivery")
+MESSAGES = Counter("journeys_messages", "Messages handed to a channel, by channel and outcome",
+                   ["channel", "outcome"])
+
+
+def counted(channel: str, result: DeliveryResult) -> DeliveryResult:
+    MESSAGES.labels(channel, result.outcome).inc()
+    return result
 
 
 class LogChannel:
@@ -33,7 +41,7 @@ class LogChannel:
         with self._lock:
             if len(self.sent) < 10_000:
                 self.sent.append(message.message_id)
-        return DeliveryResult("delivered")
+        return counted(self.name, DeliveryResult("delivered"))
 
 
 class WebhookChannel:
@@ -64,6 +72,9 @@ class WebhookChannel:
         self.client = httpx.Client(timeout=timeout)
 
     def send(self, message: Message) -> DeliveryResult:
+        return counted(self.name, self._post(message))
+
+    def _post(self, message: Message) -> DeliveryResult:
         body = json.dumps(message.document(), separators=(",", ":"), sort_keys=True).encode()
         now = self.clock()
         headers = {

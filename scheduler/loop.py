@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +19,13 @@ from projections.following import Follower
 from projections.runner import ProjectionRunner
 from projections.waits import ConsistencyWait
 from scheduler.matcher import TriggerMatcher
+from storage import receipts
 from storage.database import Database
+from storage.values import iso
 
 log = logging.getLogger("journeys.scheduler")
+RECEIPTS_KEPT = timedelta(hours=48)  # the contract promises 24 at least
+TIDY_EVERY = 600.0  # seconds between clearings
 SET_ASIDE = Counter("journeys_set_aside", "Items the scheduler could not handle and set aside "
                     "(an enrollment FAILED with the reason, a trigger event that enrolled no one)",
                     ["kind"])
@@ -141,10 +146,18 @@ class Scheduler:
             # not wait for it (tick, with no such thread, catches up inline instead).
             self.follower.nudge()
 
+        tidied = -TIDY_EVERY
         try:
             while not stop.is_set():
                 try:
                     busy = self.run_once(clock(), totals, project)
+                    if time.monotonic() - tidied >= TIDY_EVERY:
+                        self.tidy(self.lease_clock())
+                        tidied = time.monotonic()
+                except PersistenceError as error:  # the database away: the round again later
+                    log.warning("scheduler round failed, the database is away: %s", error)
+                    busy = False
+                    stop.wait(interval)
                 except Exception:  # a failed round is logged and retried
                     log.exception("scheduler round failed; retrying")
                     busy = False
@@ -156,6 +169,12 @@ class Scheduler:
                     stop.wait(self.idle_wait(clock(), interval))
         finally:
             self.follower.give_way(False)
+
+    def tidy(self, wall_now: datetime) -> None:
+        """Forget the idempotency receipts older than RECEIPTS_KEPT."""
+        forgotten = receipts.forget_before(self.database, iso(wall_now - RECEIPTS_KEPT))
+        if forgotten:
+            log.info("forgot %s idempotency receipts older than %s", forgotten, RECEIPTS_KEPT)
 
     def idle_wait(self, now: datetime, interval: float) -> float:
         """Seconds an idle loop may sleep: the poll interval, or until the next work falls

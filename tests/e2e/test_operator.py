@@ -197,3 +197,16 @@ def test_idle_connections_do_not_keep_health_from_answering(tmp_path: Path) -> N
         for sock in idle:
             sock.close()
         assert serve.stop() == 0
+
+
+def test_a_scheduler_serves_its_own_metrics_when_asked(tmp_path: Path) -> None:
+    port = free_port()
+    scheduler = Process("scheduler", "--metrics-port", str(port), "--database",
+                        f"sqlite:///{tmp_path / 'j.db'}", log=tmp_path / "scheduler.log")
+    try:
+        scheduler.wait_for_log("running")
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        assert scheduler.stop() == 0
+    assert "# HELP journeys_messages_total" in text
+    assert "# HELP journeys_set_aside_total" in text
