@@ -7,6 +7,8 @@ import logging
 import threading
 import time
 
+from eventsourcing.persistence import PersistenceError
+
 from projections.keepers import BEAT, Keepers
 from projections.runner import ProjectionRunner
 
@@ -80,6 +82,11 @@ class Follower:
                 self.runner.statistics.keep()
                 applied = self.runner.run_once()
                 backoff = interval
+            except PersistenceError as error:  # the database away: tried again, as it was
+                log.warning("projection batch failed, the database is away (%s); retrying in "
+                            "%.1fs", str(error).splitlines()[0], backoff)
+                applied = 0
+                backoff = min(backoff * 2, MAX_BACKOFF)
             except Exception:  # logged with its traceback; the batch is retried, never skipped
                 log.exception("projection batch failed; retrying in %.1fs", backoff)
                 applied = 0
