@@ -146,7 +146,8 @@ def test_serve_killed_mid_burst_three_times_keeps_every_acknowledged_write(
         wait_healthy(base)
         stop = threading.Event()
 
-        def burst(first: int, base: str = base, stop: threading.Event = stop) -> None:
+        def burst(first: int, base: str = base, stop: threading.Event = stop,
+                  round_: int = round_) -> None:
             n = first
             with httpx.Client(timeout=10) as http:
                 while not stop.is_set():
