@@ -137,11 +137,14 @@ def process(command: list[str], log: Path, health: str | None = None,
 
 
 def load(url: str, seconds: float, concurrency: int, method: str = "GET",
-         body: str | None = None, meter: CpuMeter | None = None) -> dict[str, float]:
+         body: str | None = None, meter: CpuMeter | None = None,
+         headers: dict[str, str] | None = None) -> dict[str, float]:
     command = [sys.executable, "-m", "tests.benchmarks.load", "--url", url, "--method", method,
                "--seconds", str(seconds), "--concurrency", str(concurrency)]
     if body:
         command += ["--body", body]
+    for name, value in (headers or {}).items():
+        command += ["--header", f"{name}: {value}"]
     stats: dict[str, float] = {}
     with meter.measuring(stats) if meter else nullcontext():
         result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -213,4 +216,30 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
             "events_batch_100": load(f"{base}/events/batch", seconds, concurrency, "POST", batch,
                                      meter=meter),
         }
+        measured |= authenticated(url, base, seconds, concurrency, big_journey, small_journey,
+                                  meter)
         return ceiling, measured
+
+
+def authenticated(url: str, base: str, seconds: float, concurrency: int, big_journey: str,
+                  small_journey: str, meter: CpuMeter) -> dict[str, dict[str, float]]:
+    """GET journey detail and POST enroll without a key (open mode), then, right after,
+    with an operator's key, and an Idempotency-Key on every enroll: what trust costs.
+    Last in the scenario, since open mode ends with the first key."""
+    detail = f"{base}/journeys/{big_journey}"
+    enroll = f"{base}/journeys/{small_journey}/enrollments"
+    measured = {
+        "journey_detail_open": load(detail, seconds, concurrency, meter=meter),
+        "enroll_open": load(enroll, seconds, concurrency, "POST", '{"customerId": "open-{n}"}',
+                            meter=meter),
+    }
+    made = subprocess.run([JOURNEYS, "keys", "create", "--all-tenants", "--name", "bench",
+                           "--json", "--database", url], capture_output=True, text=True,
+                          check=True)
+    key = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
+    time.sleep(2.5)  # every API process reads the new key within 2 s
+    measured["journey_detail_auth"] = load(detail, seconds, concurrency, meter=meter, headers=key)
+    measured["enroll_auth"] = load(enroll, seconds, concurrency, "POST",
+                                   '{"customerId": "auth-{n}"}', meter=meter,
+                                   headers={**key, "Idempotency-Key": "bench-{n}"})
+    return measured

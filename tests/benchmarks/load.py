@@ -1,8 +1,9 @@
 """A bounded HTTP load client, run as its own process: `python -m tests.benchmarks.load`.
 
 Keeps `--concurrency` requests in flight for `--seconds` (or `--requests`), then prints one
-JSON line: requests, errors, req/s, p50 and p99 latency in milliseconds. `{n}` in the path
-or body is replaced by a per-request counter, so POSTs can make distinct resources.
+JSON line: requests, errors, req/s, p50 and p99 latency in milliseconds. `{n}` in the path,
+body or a header is replaced by a per-request counter, so POSTs can make distinct resources
+(and use distinct idempotency keys).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import httpx
 
 
 def run(url: str, method: str, body: str | None, seconds: float, requests: int,
-        concurrency: int) -> dict[str, float]:
+        concurrency: int, headers: dict[str, str] | None = None) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     counter = 0
@@ -34,9 +35,11 @@ def run(url: str, method: str, body: str | None, seconds: float, requests: int,
                     counter += 1
                     n = counter
                 content = body.replace("{n}", str(n)) if body else None
+                sent = {name: value.replace("{n}", str(n)) for name, value in (headers or {}).items()}
                 started = time.perf_counter()
                 try:
-                    response = client.request(method, url.replace("{n}", str(n)), content=content)
+                    response = client.request(method, url.replace("{n}", str(n)), content=content,
+                                              headers=sent)
                     failed = response.status_code >= 400
                 except httpx.HTTPError:
                     failed = True
@@ -71,9 +74,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--requests", type=int, default=10**9)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                        help="sent with every request; {n} is replaced as in the body")
     args = parser.parse_args()
+    headers = dict(header.split(":", 1) for header in args.header)
     print(json.dumps(run(args.url, args.method, args.body, args.seconds, args.requests,
-                         args.concurrency)))
+                         args.concurrency, {k.strip(): v.strip() for k, v in headers.items()})))
 
 
 if __name__ == "__main__":
