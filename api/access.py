@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -39,27 +40,39 @@ OPEN = Principal(ANONYMOUS)
 
 
 class KeyCache:
-    """The key ring as this process last read it, read again at most every REFRESH
-    seconds by whichever request comes first; if the database cannot be read, the last
-    ring read stands."""
+    """The key ring as this process last read it. Read again in the background once it is
+    `refresh` seconds old, so a request does not wait for it; read in the request only
+    when it is twice that old (the first request, or one after a quiet spell), so no
+    request is ever judged by a ring more than 2 s old. If the database cannot be read,
+    the last ring read stands until the next try."""
 
     def __init__(self, keys: Keys, refresh: float = REFRESH) -> None:
         self.keys = keys
         self.refresh = refresh
         self._ring: KeyRing | None = None
-        self._read_at = -refresh
+        self._read_at = -math.inf
         self._reading = threading.Lock()
 
     def ring(self) -> KeyRing | None:
-        if time.monotonic() - self._read_at >= self.refresh and self._reading.acquire(False):
+        age = time.monotonic() - self._read_at
+        if age >= 2 * self.refresh:
+            self._read(older_than=2 * self.refresh)
+        elif age >= self.refresh and not self._reading.locked():
+            threading.Thread(target=self._read, args=(self.refresh,), daemon=True,
+                             name="keys").start()
+        return self._ring
+
+    def _read(self, older_than: float) -> None:
+        with self._reading:
+            if time.monotonic() - self._read_at < older_than:
+                return  # read meanwhile by another thread
             try:
                 self._ring = self.keys.ring()
-                self._read_at = time.monotonic()
             except PersistenceError as error:
-                log.warning("could not read the API keys (%s); the last ones read stand", error)
+                log.warning("could not read the API keys (%s); the last ones read stand",
+                            str(error).splitlines()[0])
             finally:
-                self._reading.release()
-        return self._ring
+                self._read_at = time.monotonic()
 
     def open_mode(self) -> bool:
         """No key was ever made: the API asks for no credentials."""

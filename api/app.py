@@ -19,7 +19,7 @@ from api.metrics import Metrics
 from api.observing import RequestLog
 from api.openapi import OpenApiDocument, spec
 from api.steps import StepCollection, StepItem, StepValidation
-from storage.receipts import AlreadyAnswered
+from domain.caller import ReceiptTaken
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -84,7 +84,7 @@ def create_app(
     # Only JSON is read: a multipart form is 415, not parsed.
     app.req_options.media_handlers.pop(falcon.MEDIA_MULTIPART, None)
     errors.register(app)
-    app.add_error_handler(AlreadyAnswered, services.idempotency.answered)
+    app.add_error_handler(ReceiptTaken, services.idempotency.answered)
     app.set_error_serializer(_serialize_error)
 
     lifecycle = JourneyLifecycle(services)

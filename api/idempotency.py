@@ -4,7 +4,10 @@ again, with `Idempotent-Replayed: true`, and changes nothing (`docs/reliability.
 
 A command's answer is kept as a receipt in the transaction of its events
 (`domain.caller.Caller.receipt`, `storage.receipts`); an answer that recorded no events
-(a 4xx) is kept on its own; a 5xx is not kept, so its retry runs again.
+(a 4xx) is kept on its own; a 5xx is not kept, so its retry runs again. Nothing is looked
+up before a request runs: a retry runs the command again, and its save meets the first
+receipt (ReceiptTaken, nothing saved), or its refusal does (`process_response`); either
+way the first answer is given again.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import falcon
 from api.access import principal_of
 from api.errors import ApiError
 from domain.calendar import api_instant
-from domain.caller import Caller
+from domain.caller import Caller, ReceiptTaken
 from storage import receipts
 from storage.database import Database
-from storage.receipts import AlreadyAnswered, Receipt
+from storage.receipts import Receipt
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -87,16 +90,21 @@ class _InFlight:
             self._keys.discard((pending.scope, pending.key))
 
 
+REUSED = ("IDEMPOTENCY_KEY_REUSED",
+          "this Idempotency-Key was used for another request (method, path or body)")
+
+
 def replay(receipt: Receipt, fingerprint: str, resp: falcon.Response) -> None:
     """Answer as the receipt says, or 422 if the key was used for another request."""
     if receipt.fingerprint != fingerprint:
-        raise ApiError(falcon.HTTP_422, "IDEMPOTENCY_KEY_REUSED",
-                       "this Idempotency-Key was used for another request "
-                       "(method, path or body)")
+        raise ApiError(falcon.HTTP_422, *REUSED)
     resp.status = receipt.status
     if receipt.body is not None:
         resp.text = receipt.body
         resp.content_type = falcon.MEDIA_JSON
+    else:  # over an error answer, whose body and type must go
+        resp.text = None
+        resp.delete_header("Content-Type")
     for name, value in json.loads(receipt.headers).items():
         resp.set_header(name, value)
     resp.set_header(REPLAYED, "true")
@@ -121,10 +129,6 @@ class Idempotency:
             raise ApiError(falcon.HTTP_422, "IDEMPOTENCY_KEY_INVALID",
                            f"{HEADER} must be 1 to 255 printable ASCII characters")
         pending = Pending(principal_of(req).actor, key, _fingerprint(req))
-        found = receipts.find(self.database, pending.scope, pending.key)
-        if found is not None:
-            replay(found, pending.fingerprint, resp)
-            return
         if not self.in_flight.claim(pending):
             raise ApiError(falcon.HTTP_409, "IDEMPOTENCY_KEY_IN_FLIGHT",
                            "a request with this Idempotency-Key is still running")
@@ -137,10 +141,23 @@ class Idempotency:
             return
         self.in_flight.release(pending)
         status = falcon.http_status_to_code(resp.status)
-        if getattr(req.context, "receipt_made", False) or status >= 500:
+        if getattr(req.context, "replayed", False) or status >= 500 or (
+                status < 300 and getattr(req.context, "receipt_made", False)):
             return
         body = resp.text if resp.media is None else json.dumps(resp.media)
-        receipts.keep(self.database, self.receipt(pending, status, body, {}))
+        if receipts.keep(self.database, self.receipt(pending, status, body, {})):
+            return
+        # Refused, because the first request with this key did what this one asks again:
+        # the first answer stands (a retry), or the key was used for another request.
+        first = receipts.find(self.database, pending.scope, pending.key)
+        resp.media = None
+        try:
+            assert first is not None
+            replay(first, pending.fingerprint, resp)
+        except ApiError as reused:
+            resp.status = reused.status
+            resp.text = json.dumps(reused.to_dict())
+            resp.content_type = falcon.MEDIA_JSON
 
     def receipt(self, pending: Pending, status: int, body: str | None,
                 headers: dict[str, str]) -> Receipt:
@@ -163,13 +180,16 @@ class Idempotency:
 
         return Caller(actor, receipt)
 
-    def answered(self, req: falcon.Request, resp: falcon.Response, error: AlreadyAnswered,
+    def answered(self, req: falcon.Request, resp: falcon.Response, error: ReceiptTaken,
                  params: Any) -> None:
-        """Error handler: another request with the key saved its answer first (in another
-        process); this one saved nothing and answers as that one did."""
+        """Error handler: a request with the key saved its answer first (a retry running
+        the command again, or a request in another process); this one saved nothing and
+        answers as that one did."""
         pending: Pending | None = getattr(req.context, "idempotency", None)
-        found = receipts.find(self.database, error.scope, error.key)
+        found = None if pending is None else receipts.find(self.database, pending.scope,
+                                                           pending.key)
         if pending is None or found is None:
             raise ApiError(falcon.HTTP_409, "IDEMPOTENCY_KEY_IN_FLIGHT",
                            "a request with this Idempotency-Key is still running")
+        req.context.replayed = True
         replay(found, pending.fingerprint, resp)

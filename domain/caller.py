@@ -30,3 +30,13 @@ class Caller:
 
 
 BY_SYSTEM = Caller()
+
+
+class ReceiptTaken(Exception):
+    """The store found a receipt of the same key, saved by another request first: none of
+    this command's events were saved. Not a race to retry: the caller answers as that
+    request was answered."""
+
+    def __init__(self, receipt: object) -> None:
+        super().__init__("the receipt's key was taken by another request first")
+        self.receipt = receipt

@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import RecordConflictError
 
-from domain.caller import BY_SYSTEM, Caller
+from domain.caller import BY_SYSTEM, Caller, ReceiptTaken
 from domain.customer import Customer
 from domain.enrolling import start_enrollment
 from domain.enrollment import Enrollment
@@ -55,35 +56,48 @@ class ManualEnrolling:
                caller: Caller = BY_SYSTEM) -> Enrolled:
         outcome = self.enroll_many([ManualEnrollment(journey_id, customer_id, tenant_id,
                                                      caller)])[0]
-        if isinstance(outcome, JourneysError):
+        if isinstance(outcome, JourneysError | ReceiptTaken):
             raise outcome
         return outcome
 
-    def enroll_many(self, requests: Sequence[ManualEnrollment]) -> list[Enrolled | JourneysError]:
+    def enroll_many(
+        self, requests: Sequence[ManualEnrollment]
+    ) -> list[Enrolled | JourneysError | ReceiptTaken]:
         """Manual enrollments saved together (one transaction, one log position): for each
         request, in order, what `enroll` would return, or the refusal it would raise. A
         later request sees what an earlier one of the same call did (a second enrollment
         of one customer in one journey is refused as it would be one after the other).
-        Each request's receipt is saved with the enrollments, in the same transaction;
-        a refusal's is not (it records nothing)."""
+        Each request's receipt is saved with the enrollments, in the same transaction; a
+        refusal's is not (it records nothing). A request whose receipt another request
+        took first is answered ReceiptTaken, and the group saved again without it."""
 
-        def attempt() -> list[Enrolled | JourneysError]:
+        answered: dict[int, ReceiptTaken] = {}  # requests answered by an earlier one
+
+        def attempt() -> list[Enrolled | JourneysError | ReceiptTaken]:
             journeys = {key: self._enrolling_journey(*key)
                         for key in dict.fromkeys((r.journey_id, r.tenant_id) for r in requests)}
-            targets = [journeys[(r.journey_id, r.tenant_id)] for r in requests]
+            targets: list[Journey | JourneysError | ReceiptTaken] = [
+                answered.get(n) or journeys[(r.journey_id, r.tenant_id)]
+                for n, r in enumerate(requests)]
             loaded = Loaded(self.app, self.loader)
             loaded.preload(key for request, journey in zip(requests, targets, strict=True)
                            if isinstance(journey, Journey)
                            for key in (customer_id_for(journey.tenant_id, request.customer_id),
                                        slot_id_for(journey.id, request.customer_id)))  # one query
             now = self.clock()
-            made = [journey if isinstance(journey, JourneysError)
+            made = [journey if not isinstance(journey, Journey)
                     else _enrolled(self._enroll(loaded, journey, request, now), journey)
                     for request, journey in zip(requests, targets, strict=True)]
-            receipts = [receipt for request, outcome in zip(requests, made, strict=True)
+            receipts = {n: receipt for n, (request, outcome) in enumerate(zip(requests, made,
+                                                                               strict=True))
                         if isinstance(outcome, Enrolled)
-                        for receipt in request.caller.recorded_with(outcome).get("receipts", [])]
-            position = loaded.save(receipts=receipts) if receipts else loaded.save()
+                        for receipt in request.caller.recorded_with(outcome).get("receipts", [])}
+            try:
+                position = loaded.save(receipts=list(receipts.values())) if receipts \
+                    else loaded.save()
+            except ReceiptTaken as taken:  # that request only: the others go on without it
+                answered.update((n, taken) for n, r in receipts.items() if r is taken.receipt)
+                raise RecordConflictError("a request of the group was answered before") from taken
             return [replace(outcome, position=position) if isinstance(outcome, Enrolled)
                     else outcome for outcome in made]
 

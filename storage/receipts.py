@@ -3,6 +3,10 @@ the same answer. A command's receipt is written by the event recorder in the tra
 that appends the command's events (`storage.recorders`), so a crash cannot separate
 them; an answer that recorded no events (a refusal) is kept on its own.
 
+A request is not looked up before it runs: a retry runs the command again, and its save
+meets the first receipt (`ReceiptTaken`: nothing of it is saved), or it is refused and
+its refusal meets it (`keep`); either way the first answer is given again.
+
 A receipt is not a domain fact: it is what the API answered, kept for a while and then
 forgotten (`forget_before`), so it lives in a table of its own rather than in the log.
 """
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.caller import ReceiptTaken
 from storage.database import Database
 
 TABLE = "idempotency_receipts"
@@ -43,16 +48,6 @@ class Receipt:
         return tuple(getattr(self, column) for column in COLUMNS)
 
 
-class AlreadyAnswered(Exception):
-    """A receipt of that scope and key exists already: the command's events were not
-    saved. Not a conflict to retry: the caller answers from the receipt."""
-
-    def __init__(self, scope: str, key: str) -> None:
-        super().__init__(f"{scope}/{key} was answered already")
-        self.scope = scope
-        self.key = key
-
-
 def insert_statement(mark: str) -> str:
     """With the database driver's own placeholder: the recorders run it on their cursor."""
     marks = ", ".join(mark for _ in COLUMNS)
@@ -62,12 +57,12 @@ def insert_statement(mark: str) -> str:
 
 def write(cursor: Any, mark: str, receipts: Sequence[Receipt]) -> None:
     """Insert `receipts` with a raw driver cursor inside the caller's transaction;
-    AlreadyAnswered (which rolls it back) if one of them is there already."""
+    ReceiptTaken (which rolls it back) if one of them is there already."""
     statement = insert_statement(mark)
     for receipt in receipts:
         cursor.execute(statement, receipt.row())
         if not cursor.fetchall():
-            raise AlreadyAnswered(receipt.scope, receipt.key)
+            raise ReceiptTaken(receipt)
 
 
 def create_table(database: Database) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from api.context import Services
-from domain.caller import Caller
+from domain.caller import Caller, ReceiptTaken
 from journeys.wiring import build_system
 from storage import receipts
-from storage.receipts import AlreadyAnswered, Receipt
+from storage.receipts import Receipt
 from tests.conftest import Clock, Running
 from tests.integration.builders import JOURNEY, active_journey, create_journey
 
@@ -201,7 +201,7 @@ def test_the_receipt_is_saved_with_the_commands_events_or_not_at_all(
         services.app.create_journey("t", "first", "x", caller=caller("first"))
         head = services.runner.head()
 
-        with pytest.raises(AlreadyAnswered):
+        with pytest.raises(ReceiptTaken):
             other.app.create_journey("t", "second", "x", caller=caller("second"))
 
         assert services.runner.head() == head, "the second journey was not saved"
@@ -218,3 +218,34 @@ def test_receipts_are_forgotten_after_their_time(running: Running) -> None:
     assert receipts.forget_before(database, "2000-01-01T00:00:00.000Z") == 0
     assert receipts.forget_before(database, "2999-01-01T00:00:00.000Z") == 1
     assert count(running.services, receipts.TABLE) == 0
+
+
+def test_a_request_of_a_group_whose_key_was_taken_is_answered_apart_and_the_rest_saved(
+    services: Services, clock: Clock
+) -> None:
+    """Manual enrollments arriving together are saved together (`decisions/0020`): one
+    whose receipt meets an earlier one saves nothing, and the others are saved without it."""
+    from domain.manual_enrollment import Enrolled, ManualEnrollment
+
+    app = services.app
+    jid = app.create_journey("t", "j", "go").journey.id
+    app.add_step(jid, "END", "done")
+    app.activate(jid)
+
+    def caller(key: str) -> Caller:
+        return Caller("anonymous", lambda enrolled: Receipt(
+            "anonymous", key, f"enroll {key}", 201, "{}", "{}", "2025-12-14T09:00:00.000Z"))
+
+    services.enrolling.enroll(jid, "ada", caller=caller("k1"))
+
+    outcomes = services.enrolling.enroll_many([
+        ManualEnrollment(jid, "cy", caller=caller("k1")),  # the key again, for another customer
+        ManualEnrollment(jid, "bob", caller=caller("k2")),
+    ])
+
+    assert isinstance(outcomes[0], ReceiptTaken)
+    assert isinstance(outcomes[1], Enrolled)
+    services.runner.catch_up()
+    enrolled = services.database.query(
+        "SELECT customer_id FROM enrollments WHERE journey_id = ? ORDER BY customer_id", (jid,))
+    assert enrolled == [{"customer_id": "ada"}, {"customer_id": "bob"}]
