@@ -31,6 +31,8 @@ class Proxy:
     def cut(self) -> None:
         """Refuse new connections and drop every open one."""
         if self._listener is not None:
+            with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

@@ -34,6 +34,7 @@ class Stream:
         self.base = base
         self.acknowledged: set[str] = set()
         self.statuses: list[int] = []
+        self.timeline: list[tuple[float, float, int]] = []
         self.longest = 0.0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._send, daemon=True)
@@ -53,6 +54,7 @@ class Stream:
                     status = 0  # no answer at all: counted, never acknowledged
                 self.longest = max(self.longest, time.monotonic() - started)
                 self.statuses.append(status)
+                self.timeline.append((round(started, 2), round(time.monotonic() - started, 2), status))
                 if status == 202:
                     self.acknowledged.update(customers)
                     n += BATCH
@@ -91,13 +93,16 @@ def test_postgresql_restarted_then_away_for_seconds_loses_and_doubles_nothing(
         wait_healthy(stream.base)
         stream.thread.start()
         time.sleep(2)
+        marks = [round(time.monotonic(), 2)]
         proxy.cut()  # a restart: every connection dropped, refused for a second
         time.sleep(1)
         proxy.restore()
         time.sleep(3)
+        marks.append(round(time.monotonic(), 2))
         proxy.cut()  # stopped for several seconds
         time.sleep(6)
         proxy.restore()
+        marks.append(round(time.monotonic(), 2))
         time.sleep(3)
         stream.stop.set()
         stream.thread.join(30)
@@ -110,7 +115,7 @@ def test_postgresql_restarted_then_away_for_seconds_loses_and_doubles_nothing(
             time.sleep(0.5)
 
         assert 500 not in stream.statuses and 0 not in stream.statuses, stream.statuses
-        assert 503 in stream.statuses, "the outage was seen"
+        assert 503 in stream.statuses, ("the outage was seen", marks, stream.timeline)
         assert stream.longest < 6, f"a request took {stream.longest:.1f} s"
         assert len(stream.acknowledged) >= 5 * BATCH
         assert stream.acknowledged <= set(enrolled), "an acknowledged event enrolled no one"
