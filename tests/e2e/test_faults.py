@@ -70,16 +70,36 @@ def enrollments_by_customer(url: str, journey_id: str) -> dict[str, int]:
     return {customer: count for customer, count in rows}
 
 
-def test_postgresql_restarted_then_away_for_seconds_loses_and_doubles_nothing(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    reset_postgres(postgres_url)
-    setup = build_system(postgres_url)
-    app = setup.services.app
+def one_step_journey(url: str) -> str:
+    reset_postgres(url)
+    app = build_system(url).services.app
     jid = app.create_journey(tenant_id="t", name="j", trigger_type="go").journey.id
     app.add_step(jid, "END", "done")
     app.activate(jid)
     app.close()
+    return str(jid)
+
+
+def restart_then_stop(proxy: Proxy) -> list[float]:
+    """A restart (every connection dropped, refused for a second), then, three seconds
+    on, the server away for six; when each began and when it came back."""
+    marks = [round(time.monotonic(), 2)]
+    proxy.cut()
+    time.sleep(1)
+    proxy.restore()
+    time.sleep(3)
+    marks.append(round(time.monotonic(), 2))
+    proxy.cut()
+    time.sleep(6)
+    proxy.restore()
+    marks.append(round(time.monotonic(), 2))
+    return marks
+
+
+def test_postgresql_restarted_then_away_for_seconds_loses_and_doubles_nothing(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    jid = one_step_journey(postgres_url)
     parts = urlsplit(postgres_url)
     proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     through = parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
@@ -93,16 +113,7 @@ def test_postgresql_restarted_then_away_for_seconds_loses_and_doubles_nothing(
         wait_healthy(stream.base)
         stream.thread.start()
         time.sleep(2)
-        marks = [round(time.monotonic(), 2)]
-        proxy.cut()  # a restart: every connection dropped, refused for a second
-        time.sleep(1)
-        proxy.restore()
-        time.sleep(3)
-        marks.append(round(time.monotonic(), 2))
-        proxy.cut()  # stopped for several seconds
-        time.sleep(6)
-        proxy.restore()
-        marks.append(round(time.monotonic(), 2))
+        marks = restart_then_stop(proxy)
         time.sleep(3)
         stream.stop.set()
         stream.thread.join(30)
