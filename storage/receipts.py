@@ -55,6 +55,21 @@ def insert_statement(mark: str) -> str:
             "ON CONFLICT (scope, key) DO NOTHING RETURNING key")
 
 
+PLAIN_INSERT = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join('%s' for _ in COLUMNS)})")  # PostgreSQL's placeholders
+
+
+def taken(cause: BaseException | None, receipts: Sequence[Receipt]) -> Receipt | None:
+    """Which of `receipts` PostgreSQL refused as there already, if its unique violation
+    `cause` is the receipts' key (it names the key's values)."""
+    diagnostic = getattr(cause, "diag", None)
+    if diagnostic is None or diagnostic.constraint_name != f"{TABLE}_pkey":
+        return None
+    detail = diagnostic.message_detail or ""
+    named = [r for r in receipts if f"=({r.scope}, {r.key})" in detail]
+    return named[0] if named else (receipts[0] if receipts else None)
+
+
 def write(cursor: Any, mark: str, receipts: Sequence[Receipt]) -> None:
     """Insert `receipts` with a raw driver cursor inside the caller's transaction;
     ReceiptTaken (which rolls it back) if one of them is there already."""

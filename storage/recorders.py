@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from domain.caller import ReceiptTaken
 from storage import receipts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,10 +47,25 @@ def _unretried(cls: type, name: str) -> Callable[..., Any]:
 class PostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
-        receipts.write(curs, "%s", kwargs.get("receipts") or ())
+        """The receipts go by plain INSERT in the pipeline: one that is there already fails
+        the transaction at its sync, read back in `insert_events`, without a round trip of
+        its own."""
+        for receipt in kwargs.get("receipts") or ():
+            curs.execute(receipts.PLAIN_INSERT, receipt.row())
         super()._insert_events(curs, stored_events, **kwargs)
 
-    insert_events = within_deadline(_unretried(PostgresApplicationRecorder, "insert_events"))
+    _insert_all = within_deadline(_unretried(PostgresApplicationRecorder, "insert_events"))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        try:
+            inserted: Sequence[int] | None = self._insert_all(stored_events, **kwargs)
+        except IntegrityError as error:
+            taken = receipts.taken(error.__cause__, kwargs.get("receipts") or ())
+            if taken is None:
+                raise
+            raise ReceiptTaken(taken) from None
+        return inserted
     select_events = within_deadline(_unretried(PostgresApplicationRecorder, "select_events"))
     max_notification_id = within_deadline(
         _unretried(PostgresApplicationRecorder, "max_notification_id"))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -216,30 +217,103 @@ def api_scenario(url: str, log_dir: Path, seconds: float, concurrency: int,
             "events_batch_100": load(f"{base}/events/batch", seconds, concurrency, "POST", batch,
                                      meter=meter),
         }
-        measured |= authenticated(url, base, seconds, concurrency, big_journey, small_journey,
-                                  meter)
         return ceiling, measured
 
 
-def authenticated(url: str, base: str, seconds: float, concurrency: int, big_journey: str,
-                  small_journey: str, meter: CpuMeter) -> dict[str, dict[str, float]]:
-    """GET journey detail and POST enroll without a key (open mode), then, right after,
-    with an operator's key, and an Idempotency-Key on every enroll: what trust costs.
-    Last in the scenario, since open mode ends with the first key."""
-    detail = f"{base}/journeys/{big_journey}"
-    enroll = f"{base}/journeys/{small_journey}/enrollments"
-    measured = {
-        "journey_detail_open": load(detail, seconds, concurrency, meter=meter),
-        "enroll_open": load(enroll, seconds, concurrency, "POST", '{"customerId": "open-{n}"}',
-                            meter=meter),
-    }
+def _service(stack: ExitStack, url: str, log_dir: Path, name: str) -> tuple[str, CpuMeter]:
+    """The service on `url`, started on `stack` as operations.md lays it out: `serve` on
+    SQLite (one process, whose consistency waits wake its own runner); `api`, `projections
+    run` and `scheduler` on PostgreSQL. Its base URL and the meter of its CPU."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    if url.startswith("sqlite"):
+        service = stack.enter_context(process(
+            [JOURNEYS, "serve", "--database", url, "--port", str(port)],
+            log_dir / f"{name}.log", f"{base}/health"))
+        return base, CpuMeter({"serve": service}, url)
+    projections = stack.enter_context(process(
+        [JOURNEYS, "projections", "run", "--database", url], log_dir / f"{name}-projections.log"))
+    scheduler = stack.enter_context(process(
+        [JOURNEYS, "scheduler", "--projections", "external", "--database", url],
+        log_dir / f"{name}-scheduler.log"))
+    service = stack.enter_context(process(
+        [JOURNEYS, "api", "--database", url, "--port", str(port)], log_dir / f"{name}.log",
+        f"{base}/health"))
+    return base, CpuMeter({"api": service, "projections": projections, "scheduler": scheduler},
+                          url)
+
+
+def _copy_database(url: str) -> str:
+    """A copy of the database, for a second service beside the first."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as source, sqlite3.connect(path + ".keys") as copy:
+            source.backup(copy)
+        return f"sqlite:///{path}.keys"
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}_keys" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}_keys" TEMPLATE "{name}"')
+    return parts._replace(path=f"/{name}_keys").geturl()
+
+
+def trust_cost(url: str, log_dir: Path, seconds: float, concurrency: int, big_journey: str,
+               small_journey: str, rounds: int = 2) -> dict[str, dict[str, float]]:
+    """What keys and idempotency cost: one service in open mode, and one on a copy of its
+    database with an operator's key, every request of it with the key and every enroll
+    with an Idempotency-Key; GET journey detail and POST enroll loaded on each in turn,
+    `rounds` times, so the machine's drift falls on both alike. Returns each measure's
+    requests per second summed over the rounds, open and keyed."""
+    keyed_url = _copy_database(url)
     made = subprocess.run([JOURNEYS, "keys", "create", "--all-tenants", "--name", "bench",
-                           "--json", "--database", url], capture_output=True, text=True,
+                           "--json", "--database", keyed_url], capture_output=True, text=True,
                           check=True)
     key = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
-    time.sleep(2.5)  # every API process reads the new key within 2 s
-    measured["journey_detail_auth"] = load(detail, seconds, concurrency, meter=meter, headers=key)
-    measured["enroll_auth"] = load(enroll, seconds, concurrency, "POST",
-                                   '{"customerId": "auth-{n}"}', meter=meter,
-                                   headers={**key, "Idempotency-Key": "bench-{n}"})
-    return measured
+    totals: dict[str, dict[str, float]] = {}
+    with ExitStack() as stack:
+        open_base, open_meter = _service(stack, url, log_dir, "open")
+        keyed_base, keyed_meter = _service(stack, keyed_url, log_dir, "keyed")
+        for round_ in range(rounds):
+            for name, path, method, body in (
+                    ("journey_detail", f"/journeys/{big_journey}", "GET", None),
+                    ("enroll", f"/journeys/{small_journey}/enrollments", "POST",
+                     f'{{"customerId": "r{round_}-{{n}}"}}')):
+                for mode, base, meter, url_of, headers in (
+                        ("open", open_base, open_meter, url, {}),
+                        ("keyed", keyed_base, keyed_meter, keyed_url,
+                         {**key, **({"Idempotency-Key": f"r{round_}-{{n}}"}
+                                    if method == "POST" else {})})):
+                    settled(base, url_of)
+                    stats = load(f"{base}{path}", seconds, concurrency, method, body,
+                                 meter=meter, headers=headers)
+                    total = totals.setdefault(f"{name}_{mode}", {"rps": 0.0, "errors": 0.0})
+                    total["rps"] += stats["rps"] / rounds
+                    total["errors"] += stats["errors"]
+    return totals
+
+
+def settled(base: str, url: str, timeout: float = 120) -> None:
+    """Wait until every read model has caught up with the log (`GET /ready`), and the
+    trigger matcher too (the events batches before leave it thousands to read)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = httpx.get(f"{base}/ready", timeout=10).json()
+        if not any(ready.get("lag", {}).values()) and _matched(url) >= ready.get("head", 0):
+            return
+        time.sleep(0.2)
+
+
+def _matched(url: str) -> int:
+    statement = "SELECT position FROM projection_tracking WHERE name = 'trigger_matcher'"
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            row = connection.execute(statement).fetchone()
+    else:
+        with psycopg.connect(url, autocommit=True) as connection:
+            row = connection.execute(statement).fetchone()
+    return int(row[0]) if row else 0
