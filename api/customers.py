@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 from spectree import Response
 
-from api import schemas
+from api import responses, schemas
 from api.access import tenant_for
 from api.context import Services
 from api.idempotency import Answer
@@ -23,7 +23,7 @@ class CustomerItem:
 
     @spec.validate(
         json=schemas.PutCustomer,
-        resp=Response(HTTP_200=schemas.Customer, HTTP_201=schemas.Customer,
+        resp=Response(HTTP_200=responses.Customer, HTTP_201=responses.Customer,
                       **errors(404, 409, 413, 415)),
         tags=["customers"],
     )
@@ -41,7 +41,7 @@ class CustomerItem:
 
     @spec.validate(
         query=schemas.CustomerQuery,
-        resp=Response(HTTP_200=schemas.Customer, **errors(404, 422)),
+        resp=Response(HTTP_200=responses.Customer, **errors(404, 422)),
         tags=["customers"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
@@ -86,7 +86,7 @@ class Events:
 
     @spec.validate(
         json=schemas.TriggerEventIn,
-        resp=Response(HTTP_202=schemas.Accepted, **errors(409, 413, 415)),
+        resp=Response(HTTP_202=responses.Accepted, **errors(409, 413, 415)),
         tags=["events"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -95,7 +95,7 @@ class Events:
 
     @spec.validate(
         json=schemas.EventBatch,
-        resp=Response(HTTP_202=schemas.Accepted, **errors(409, 413, 415)),
+        resp=Response(HTTP_202=responses.Accepted, **errors(409, 413, 415)),
         tags=["events"],
     )
     def on_post_batch(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 from spectree import Response
 
-from api import schemas
+from api import responses, schemas
 from api.context import Services
 from api.idempotency import Answer
 from api.journeys import tenant_of
@@ -35,7 +35,7 @@ class EnrollmentCollection:
 
     @spec.validate(
         query=schemas.ListEnrollmentsQuery,
-        resp=Response(HTTP_200=schemas.EnrollmentPage, **errors(404, 422)),
+        resp=Response(HTTP_200=responses.EnrollmentPage, **errors(404, 422)),
         tags=["enrollments"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -50,7 +50,7 @@ class EnrollmentCollection:
     @spec.validate(
         json=schemas.Enroll,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_201=schemas.Enrolled, **errors(404, 409, 413, 415)),
+        resp=Response(HTTP_201=responses.Enrolled, **errors(404, 409, 413, 415)),
         tags=["enrollments"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -80,7 +80,7 @@ class EnrollmentItem:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.EnrollmentDetail, **errors(404)),
+        resp=Response(HTTP_200=responses.EnrollmentDetail, **errors(404)),
         tags=["enrollments"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
@@ -113,7 +113,7 @@ class JourneyStats:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.JourneyStats, **errors(404)),
+        resp=Response(HTTP_200=responses.JourneyStats, **errors(404)),
         tags=["enrollments"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:

@@ -7,14 +7,14 @@ import falcon
 from eventsourcing.persistence import PersistenceError
 from spectree import Response
 
-from api import schemas
+from api import responses
 from api.context import Services
 from api.errors import unavailable
 from api.openapi import spec
 
 
 class Health:
-    @spec.validate(resp=Response(HTTP_200=schemas.Health), tags=["operations"])
+    @spec.validate(resp=Response(HTTP_200=responses.Health), tags=["operations"])
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Liveness: answers without touching the database."""
         resp.media = {"status": "ok"}
@@ -24,7 +24,7 @@ class Ready:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    @spec.validate(resp=Response(HTTP_200=schemas.Ready, HTTP_503=schemas.Error),
+    @spec.validate(resp=Response(HTTP_200=responses.Ready, HTTP_503=responses.Error),
                    tags=["operations"])
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Readiness: 200 when the database answers, with each read model's lag behind the

@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 from spectree import Response
 
-from api import schemas
+from api import responses, schemas
 from api.access import tenant_for
 from api.changes import changes_of
 from api.context import Services
@@ -49,7 +49,7 @@ class JourneyCollection:
 
     @spec.validate(
         query=schemas.ListJourneysQuery,
-        resp=Response(HTTP_200=schemas.JourneyList, **errors(422)),
+        resp=Response(HTTP_200=responses.JourneyList, **errors(422)),
         tags=["journeys"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -63,7 +63,7 @@ class JourneyCollection:
 
     @spec.validate(
         json=schemas.CreateJourney,
-        resp=Response(HTTP_201=schemas.Journey, **errors(409, 413, 415)),
+        resp=Response(HTTP_201=responses.Journey, **errors(409, 413, 415)),
         tags=["journeys"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -92,7 +92,7 @@ class JourneyItem:
 
     @spec.validate(
         query=schemas.GetJourneyQuery,
-        resp=Response(HTTP_200=schemas.JourneyDetail, **errors(404, 422)),
+        resp=Response(HTTP_200=responses.JourneyDetail, **errors(404, 422)),
         tags=["journeys"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -121,7 +121,7 @@ class JourneyItem:
     @spec.validate(
         json=schemas.UpdateJourney,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Journey, **errors(404, 409, 413, 415)),
+        resp=Response(HTTP_200=responses.Journey, **errors(404, 409, 413, 415)),
         tags=["journeys"],
     )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -158,7 +158,7 @@ class JourneyLifecycle:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Activated, **errors(404, 409)),
+        resp=Response(HTTP_200=responses.Activated, **errors(404, 409)),
         tags=["lifecycle"],
     )
     def on_post_activate(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -173,7 +173,7 @@ class JourneyLifecycle:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Paused, **errors(404, 409)),
+        resp=Response(HTTP_200=responses.Paused, **errors(404, 409)),
         tags=["lifecycle"],
     )
     def on_post_pause(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -191,7 +191,7 @@ class JourneyLifecycle:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Resumed, **errors(404, 409)),
+        resp=Response(HTTP_200=responses.Resumed, **errors(404, 409)),
         tags=["lifecycle"],
     )
     def on_post_resume(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -206,7 +206,7 @@ class JourneyLifecycle:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Archived, **errors(404, 409)),
+        resp=Response(HTTP_200=responses.Archived, **errors(404, 409)),
         tags=["lifecycle"],
     )
     def on_post_archive(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:

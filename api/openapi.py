@@ -8,7 +8,7 @@ import falcon
 from pydantic import ValidationError
 from spectree import Response, SpecTree
 
-from api import schemas
+from api import responses
 from api.errors import ApiError, validation_error
 from domain.errors import Problem
 
@@ -63,7 +63,7 @@ spec = SpecTree(
     description="Marketing automation journeys, step management, and enrollments.",
     path="apidoc",
     validation_error_status=422,
-    validation_error_model=schemas.Error,
+    validation_error_model=responses.Error,
     # Every model has a name of its own in api/schemas.py: the schemas are named after
     # them, nested ones too, so a generated client gets one class per schema.
     naming_strategy=lambda model: model.__name__,
@@ -76,9 +76,9 @@ spec = SpecTree(
 EVERY_ROUTE = (400, 401, 403, 422, 503)
 
 
-def errors(*statuses: int) -> dict[str, type[schemas.Error]]:
+def errors(*statuses: int) -> dict[str, type[responses.Error]]:
     """Response declarations for error statuses, all in the one error shape."""
-    return {f"HTTP_{status}": schemas.Error for status in sorted({*EVERY_ROUTE, *statuses})}
+    return {f"HTTP_{status}": responses.Error for status in sorted({*EVERY_ROUTE, *statuses})}
 
 
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/openapi.json"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 from spectree import Response
 
-from api import schemas
+from api import responses, schemas
 from api.changes import changes_of
 from api.context import Services
 from api.idempotency import Answer
@@ -45,7 +45,7 @@ class StepCollection:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.StepList, **errors(404)),
+        resp=Response(HTTP_200=responses.StepList, **errors(404)),
         tags=["steps"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -58,7 +58,7 @@ class StepCollection:
     @spec.validate(
         json=schemas.AddStep,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_201=schemas.Step, **errors(404, 409, 413, 415)),
+        resp=Response(HTTP_201=responses.Step, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_post(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -81,7 +81,7 @@ class StepCollection:
     @spec.validate(
         json=schemas.ReorderSteps,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.StepList, **errors(404, 409, 413, 415)),
+        resp=Response(HTTP_200=responses.StepList, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_post_reorder(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -101,7 +101,7 @@ class StepValidation:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Validation, **errors(404)),
+        resp=Response(HTTP_200=responses.Validation, **errors(404)),
         tags=["steps"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
@@ -123,7 +123,7 @@ class StepItem:
 
     @spec.validate(
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Step, **errors(404)),
+        resp=Response(HTTP_200=responses.Step, **errors(404)),
         tags=["steps"],
     )
     def on_get(
@@ -141,7 +141,7 @@ class StepItem:
     @spec.validate(
         json=schemas.UpdateStep,
         query=schemas.TenantQuery,
-        resp=Response(HTTP_200=schemas.Step, **errors(404, 409, 413, 415)),
+        resp=Response(HTTP_200=responses.Step, **errors(404, 409, 413, 415)),
         tags=["steps"],
     )
     def on_patch(

@@ -210,3 +210,21 @@ def test_a_scheduler_serves_its_own_metrics_when_asked(tmp_path: Path) -> None:
         assert scheduler.stop() == 0
     assert "# HELP journeys_messages_total" in text
     assert "# HELP journeys_set_aside_total" in text
+
+
+def test_an_api_alone_says_nobody_keeps_the_read_models_at_start_and_in_its_wait(
+    tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    port = free_port()
+    api = Process("api", "--port", str(port), "--database", url, log=tmp_path / "api.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}")
+        assert "no process keeps the read models" in api.log()
+        created = httpx.post(f"http://127.0.0.1:{port}/journeys", timeout=30,
+                             json={"tenantId": "t", "name": "n", "triggerType": "x"})
+        assert created.status_code == 201, "answered after its wait, all the same"
+        waited = [line for line in api.log().splitlines() if "did not reach position" in line]
+        assert waited and "no process keeps the read models" in waited[0]
+    finally:
+        assert api.stop() == 0

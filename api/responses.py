@@ -1,0 +1,207 @@
+"""Response models of the REST contract: what the OpenAPI document says each operation
+answers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from api.schemas import EnrollmentStatus, Status, StepType
+
+
+class Step(BaseModel):
+    id: str
+    stepNumber: int
+    type: StepType
+    name: str
+    config: dict[str, Any]
+    nextStepId: str | None
+    nextStepYesId: str | None = None
+    nextStepNoId: str | None = None
+
+
+class Journey(BaseModel):
+    id: str
+    tenantId: str
+    name: str
+    description: str | None
+    status: Status
+    triggerType: str
+    triggerConfig: dict[str, Any]
+    allowReentry: bool
+    timezone: str
+    stepsCount: int
+    totalEnrolled: int
+    totalCompleted: int
+    totalExited: int
+    totalFailed: int
+    activeEnrollments: int
+    activatedAt: str | None
+    pausedAt: str | None
+    resumedAt: str | None
+    archivedAt: str | None
+    createdBy: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class JourneyDetail(Journey):
+    steps: list[Step] | None = None
+    enrollments: list[EnrollmentItem] | None = None
+
+
+class JourneyList(BaseModel):
+    data: list[Journey]
+
+
+class StepList(BaseModel):
+    data: list[Step]
+
+
+class Activated(BaseModel):
+    id: str
+    status: Status
+    activatedAt: str
+
+
+class Paused(BaseModel):
+    id: str
+    status: Status
+    pausedAt: str
+    activeEnrollments: int
+
+
+class Resumed(BaseModel):
+    id: str
+    status: Status
+    resumedAt: str
+
+
+class Archived(BaseModel):
+    id: str
+    status: Status
+    archivedAt: str
+    exitedEnrollments: int
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Error(BaseModel):
+    title: str
+    description: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+class Validation(BaseModel):
+    valid: bool
+    errors: list[FieldError]
+
+
+class EnrollmentItem(BaseModel):
+    id: str
+    customerId: str
+    customerName: str | None
+    customerEmail: str | None
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    currentStepName: str | None
+    waitingUntil: str | None
+    enrolledAt: str
+
+
+class PageMeta(BaseModel):
+    total: int
+    skip: int
+    take: int
+
+
+class EnrollmentPage(BaseModel):
+    data: list[EnrollmentItem]
+    meta: PageMeta
+
+
+class Enrolled(BaseModel):
+    id: str
+    journeyId: str
+    customerId: str
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    enrolledAt: str
+
+
+class HistoryItem(BaseModel):
+    stepId: str
+    stepName: str | None
+    stepNumber: int | None
+    status: Literal["ACTIVE", "COMPLETED", "FAILED", "SKIPPED"]
+    startedAt: str
+    completedAt: str | None = None
+    branch: str | None = None
+    variant: int | None = None
+    messageId: str | None = None
+    waitingUntil: str | None = None
+    outcome: dict[str, Any]
+
+
+class EnrollmentDetail(BaseModel):
+    id: str
+    journeyId: str
+    customerId: str
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    waitingUntil: str | None
+    enrolledAt: str
+    endedAt: str | None
+    reason: str | None
+    source: dict[str, Any]
+    steps: list[HistoryItem]
+
+
+class Customer(BaseModel):
+    customerId: str
+    tenantId: str
+    name: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    createdAt: str
+    updatedAt: str
+
+
+class Accepted(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class StepStats(BaseModel):
+    stepId: str
+    stepNumber: int
+    name: str
+    type: StepType
+    entered: int
+    completed: int
+    failed: int
+    waiting: int
+    branches: dict[str, int] | None = None
+    variants: list[dict[str, Any]] | None = None
+
+
+class JourneyStats(BaseModel):
+    journeyId: str
+    totals: dict[str, int]
+    steps: list[StepStats]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    database: str
+    head: int
+    lag: dict[str, int]
