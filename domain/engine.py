@@ -64,7 +64,8 @@ def advance(
         index = index_of[enrollment.current_step_id]
         step = journey.steps[index]
         if enrollment.pending == WAIT:
-            _finish(enrollment, step, {"waitedUntil": api_instant(at)}, _next(journey, index), at, progress)
+            _finish(enrollment, journey, step, {"waitedUntil": api_instant(at)},
+                    _next(journey, index), at, progress)
         elif enrollment.pending == SEND:
             _deliver(enrollment, journey, customer, step, index, now, channel, retry, progress)
         elif enrollment.pending == ADVANCE:
@@ -79,13 +80,15 @@ def _next(journey: Journey, index: int, branch: int = 0) -> str | None:
 
 def _finish(
     enrollment: Enrollment,
+    journey: Journey,
     step: Step,
     outcome: dict[str, Any],
     next_step_id: str | None,
     at: datetime,
     progress: Progress,
 ) -> None:
-    enrollment.complete_step(step.id, step.type, outcome, next_step_id, at)
+    enrollment.complete_step(step.id, step.type, outcome, next_step_id, at,
+                             journey.name_of(next_step_id))
     progress.changed = True
     if next_step_id is None:
         enrollment.complete(at)
@@ -115,23 +118,23 @@ def _run(
     elif step.type == "CONDITION":
         holds, seen = evaluate(config.get("rules") or [], config.get("combinator", "AND"),
                                customer.profile())
-        _finish(enrollment, step, {"branch": "yes" if holds else "no", "values": seen},
+        _finish(enrollment, journey, step, {"branch": "yes" if holds else "no", "values": seen},
                 _next(journey, index, 0 if holds else 1), at, progress)
     elif step.type == "SPLIT":
         splits = config.get("splits") or []
         variant = choose_variant(enrollment.id, step.id, [s["percentage"] for s in splits])
         outcome = {"variant": variant, "percentage": splits[variant]["percentage"],
                    "bucket": bucket(enrollment.id, step.id)}
-        _finish(enrollment, step, outcome, _next(journey, index, variant), at, progress)
+        _finish(enrollment, journey, step, outcome, _next(journey, index, variant), at, progress)
     elif step.type == "UPDATE":
         changes = customer.update_attributes(config.get("updates") or [], enrollment.id,
                                              step.id, at)
         progress.customer_changed = True
-        _finish(enrollment, step, {"changes": changes}, _next(journey, index), at, progress)
+        _finish(enrollment, journey, step, {"changes": changes}, _next(journey, index), at, progress)
     elif step.type == "END":
-        _finish(enrollment, step, {}, None, at, progress)
+        _finish(enrollment, journey, step, {}, None, at, progress)
     else:  # TRIGGER: recorded as completed on entry
-        _finish(enrollment, step, {}, _next(journey, index), at, progress)
+        _finish(enrollment, journey, step, {}, _next(journey, index), at, progress)
 
 
 def _deliver(
@@ -166,7 +169,7 @@ def _deliver(
         outcome = {"messageId": message.message_id, "channel": message.channel,
                    "templateId": message.template_id, "adapter": channel.name,
                    "attempts": message.attempt}
-        _finish(enrollment, step, outcome, _next(journey, index), now, progress)
+        _finish(enrollment, journey, step, outcome, _next(journey, index), now, progress)
         return
     retry_at = (retry.next_attempt_at(message.attempt, now, result.retry_after)
                 if result.outcome == "transient" else None)

@@ -38,6 +38,7 @@ def start_enrollment(
     enrollment = Enrollment(
         journey_id=journey.id, tenant_id=journey.tenant_id, customer_id=customer.customer_id,
         source=source, first_step_id=journey.steps[0].id if journey.steps else None, at=at,
+        first_step_name=journey.steps[0].name if journey.steps else None,
         id=enrollment_id,  # type: ignore[call-arg]
     )
     loaded.add(slot)

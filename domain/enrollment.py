@@ -40,6 +40,7 @@ class Enrollment(StrAggregate):
         source: dict[str, Any],
         first_step_id: str | None,
         at: datetime,
+        first_step_name: str | None = None,
     ) -> None:
         self.journey_id = journey_id
         self.tenant_id = tenant_id
@@ -65,11 +66,12 @@ class Enrollment(StrAggregate):
 
     def complete_step(
         self, step_id: str, step_type: str, outcome: dict[str, Any], next_step_id: str | None,
-        at: datetime,
+        at: datetime, next_step_name: str | None = None,
     ) -> None:
-        """Record what a step decided; the enrollment moves on to `next_step_id`."""
+        """Record what a step decided; the enrollment moves on to `next_step_id` (named
+        `next_step_name` at that instant)."""
         self._note("StepCompleted", step_id=step_id, step_type=step_type, outcome=outcome,
-                   next_step_id=next_step_id, at=at)
+                   next_step_id=next_step_id, next_step_name=next_step_name, at=at)
 
     def start_wait(self, step_id: str, until: datetime, at: datetime) -> None:
         self._note("WaitStarted", step_id=step_id, until=until, at=at)

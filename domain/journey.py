@@ -172,6 +172,14 @@ class Journey(StrAggregate):
 
     # Steps -------------------------------------------------------------------
 
+    def name_of(self, step_id: str | None) -> str | None:
+        """The name step `step_id` has now (None for no step): recorded with what an
+        enrollment does there, so its history keeps the name the step had then."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step.name
+        return None
+
     def step(self, step_id: str) -> Step:
         for step in self.steps:
             if step.id == step_id:

@@ -53,7 +53,7 @@ def active_enrollment_ids(database: Database, journey_id: str) -> list[str]:
 
 def get_enrollment(database: Database, journey_id: str, enrollment_id: str) -> Row | None:
     """The enrollment, its `source` parsed, with its step history in `steps` (each
-    step's `outcome` parsed, its name and number as the journey has them now)."""
+    step's `outcome` parsed, its name as it was when entered, its number as now)."""
     row = database.query_one(
         "SELECT e.*, s.step_number AS current_step_number FROM enrollments e "
         "LEFT JOIN journey_steps s ON s.id = e.current_step_id "
@@ -63,7 +63,9 @@ def get_enrollment(database: Database, journey_id: str, enrollment_id: str) -> R
     if row is None:
         return None
     steps = database.query(
-        "SELECT h.*, s.name AS step_name, s.step_number FROM enrollment_steps h "
+        "SELECT h.enrollment_id, h.seq, h.step_id, COALESCE(h.step_name, s.name) AS step_name, "
+        "h.step_type, h.status, h.started_at, h.completed_at, h.outcome, s.step_number "
+        "FROM enrollment_steps h "
         "LEFT JOIN journey_steps s ON s.id = h.step_id "
         "WHERE h.enrollment_id = ? ORDER BY h.seq",
         (enrollment_id,),

@@ -26,8 +26,8 @@ from storage.values import from_json, iso, to_json
 ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
                       "waiting_until", "enrolled_at", "ended_at", "reason", "source",
                       "steps_entered", "position")
-HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_type", "status", "started_at",
-                   "completed_at", "outcome")
+HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_name", "step_type", "status",
+                   "started_at", "completed_at", "outcome")
 STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
 JOURNEY_STAT_COLUMNS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
                         "active_enrollments")
@@ -59,12 +59,13 @@ class _Batch:
     def bump(self, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
         self.stats[(journey_id, step_id)][column] += by
 
-    def enter(self, enrollment: Row, step_id: str, at: str) -> None:
+    def enter(self, enrollment: Row, step_id: str, name: str | None, at: str) -> None:
+        """`name`: the step's name when entered (None in events recorded before it was)."""
         enrollment["steps_entered"] += 1
         key = (enrollment["id"], enrollment["steps_entered"])
         self.history[key] = {"enrollment_id": key[0], "seq": key[1], "step_id": step_id,
-                             "step_type": None, "status": "ACTIVE", "started_at": at,
-                             "completed_at": None, "outcome": "{}"}
+                             "step_name": name, "step_type": None, "status": "ACTIVE",
+                             "started_at": at, "completed_at": None, "outcome": "{}"}
         self.new_history.add(key)
         self.bump(enrollment["journey_id"], step_id, "entered")
 
@@ -140,7 +141,8 @@ class EnrollmentsProjection(Projection):
             "ON enrollments (tenant_id, customer_id)",
             "CREATE TABLE IF NOT EXISTS enrollment_steps ("
             "enrollment_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, "
-            "step_type TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, completed_at TEXT, "
+            "step_name TEXT, step_type TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, "
+            "completed_at TEXT, "
             "outcome TEXT NOT NULL, PRIMARY KEY (enrollment_id, seq))",
             "CREATE TABLE IF NOT EXISTS step_stats ("
             f"journey_id TEXT NOT NULL, step_id TEXT NOT NULL, {stats}, "
@@ -182,7 +184,8 @@ class EnrollmentsProjection(Projection):
         counters["total_enrolled"] += 1
         counters["active_enrollments"] += 1
         if event.first_step_id:
-            batch.enter(row, event.first_step_id, row["enrolled_at"])
+            batch.enter(row, event.first_step_id, getattr(event, "first_step_name", None),
+                        row["enrolled_at"])
 
     @staticmethod
     def _stepcompleted(batch: _Batch, row: Row, event: Any) -> None:
@@ -205,7 +208,7 @@ class EnrollmentsProjection(Projection):
             batch.variants[(journey_id, event.step_id, event.outcome["variant"])] += 1
         row.update(current_step_id=event.next_step_id, waiting_until=None)
         if event.next_step_id:
-            batch.enter(row, event.next_step_id, at)
+            batch.enter(row, event.next_step_id, getattr(event, "next_step_name", None), at)
 
     @staticmethod
     def _waitstarted(batch: _Batch, row: Row, event: Any) -> None:

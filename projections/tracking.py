@@ -5,6 +5,7 @@ and the read models' tables, made and dropped beside their rows."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -70,6 +71,42 @@ def _is_index(statement: str) -> bool:
     return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
 
 
+_TABLE = re.compile(r"^\s*CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)\s*$", re.S | re.I)
+_CONSTRAINTS = ("PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT")
+
+
+def declared_columns(statement: str) -> tuple[str, set[str]] | None:
+    """The table a CREATE TABLE statement makes, and its columns' names."""
+    found = _TABLE.match(statement)
+    if not found:
+        return None
+    parts, depth, current = [], 0, ""
+    for char in found.group(2):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    names = {part.split()[0].lower() for part in parts if part.split()
+             and part.split()[0].upper() not in _CONSTRAINTS}
+    return found.group(1), names
+
+
+def _outdated(cursor: Cursor, projection: Projection, dialect: str, there: set[str]) -> list[str]:
+    """The tables of `projection` that are missing, or lack a column they now have."""
+    outdated = []
+    for statement in projection.create_statements(dialect):  # type: ignore[arg-type]
+        declared = declared_columns(statement)
+        if declared is None:
+            continue
+        table, columns = declared
+        if table not in there or not columns <= cursor.columns(table):
+            outdated.append(table)
+    return outdated
+
+
 class Tracking:
     """The positions of some projections, and their tables."""
 
@@ -81,9 +118,9 @@ class Tracking:
     def create_tables(self, followers: Sequence[str] = ()) -> None:
         """Make the read models' tables and tracking rows, where they are missing, and the
         tracking rows of `followers` of the log that keep no read model (the trigger
-        matcher). A read model that has a table it did not have when it was applied so
-        far (a new version of Journeys added it) is dropped and replayed from the start
-        (`decisions/0029`)."""
+        matcher). A read model that has a table, or a column, it did not have when it was
+        applied so far (a new version of Journeys added it) is dropped and replayed from
+        the start (`decisions/0029`)."""
         with self.database.transaction() as cursor:  # callers hold Database.schema_lock
             cursor.execute(TRACKING_DDL)
             cursor.execute(FAILURES_DDL)
@@ -92,10 +129,10 @@ class Tracking:
             positions = {row["name"]: int(row["position"]) for row in cursor.execute(
                 "SELECT name, position FROM projection_tracking").fetchall()}
             for projection in self.projections.values():
-                missing = [t for t in projection.tables if t not in there]
-                if missing and positions.get(projection.name, 0) > 0:
-                    log.warning("read model %s has no %s: replaying it from the start",
-                                projection.name, ", ".join(missing))
+                outdated = _outdated(cursor, projection, self.database.dialect, there)
+                if outdated and positions.get(projection.name, 0) > 0:
+                    log.warning("read model %s has no %s as this version makes it: replaying "
+                                "it from the start", projection.name, ", ".join(outdated))
                     self._drop(cursor, projection)
                 for statement in projection.create_statements(self.database.dialect):
                     cursor.execute(statement)

@@ -118,6 +118,11 @@ class Cursor:
         return {row["name"] for row in self.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
 
+    def columns(self, table: str) -> set[str]:
+        """The names of a table's columns (none if there is no such table)."""
+        return {str(row["name"]).lower() for row in self.execute(
+            f"SELECT name FROM pragma_table_info('{table}')").fetchall()}
+
     def announce(self, channel: str, payload: str) -> None:
         """Tell the listeners on `channel`, once this transaction commits. Nothing to tell
         where the database has no notifications (`Database.listen`)."""

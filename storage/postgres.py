@@ -132,6 +132,11 @@ class PostgresCursor(Cursor):
             "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
         ).fetchall()}
 
+    def columns(self, table: str) -> set[str]:
+        return {str(row["name"]).lower() for row in self.execute(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?", (table,)).fetchall()}
+
     def announce(self, channel: str, payload: str) -> None:
         self.execute("SELECT pg_notify(?, ?)", (channel, payload))
 

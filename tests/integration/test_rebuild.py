@@ -273,3 +273,27 @@ def test_a_postgresql_rebuild_gives_the_projections_of_one_aggregate_to_one_work
     else:
         assert sorted(map(sorted, groups)) == [["customers", "due_work", "journeys"],
                                                ["enrollments"]]
+
+
+def test_a_read_model_missing_a_column_is_replayed_from_the_start(
+    system: System, clock: Clock, database_url: str
+) -> None:
+    """A table a new version gives a column (here the history's `step_name`) is made again
+    and its read model replayed, as a missing table is."""
+    engine_history(system, clock)
+    system.runner.catch_up()
+    before = dump(system.services.database, ENROLLMENT_TABLES)
+    with system.services.database.transaction() as cursor:
+        cursor.execute("DROP TABLE enrollment_steps")
+        cursor.execute("CREATE TABLE enrollment_steps (enrollment_id TEXT NOT NULL, "
+                       "seq INTEGER NOT NULL, step_id TEXT NOT NULL, step_type TEXT, "
+                       "status TEXT NOT NULL, started_at TEXT NOT NULL, completed_at TEXT, "
+                       "outcome TEXT NOT NULL, PRIMARY KEY (enrollment_id, seq))")
+
+    again = build_system(database_url, clock=clock)
+    try:
+        assert again.runner.positions()["enrollments"] == 0
+        again.runner.catch_up()
+        assert dump(again.services.database, ENROLLMENT_TABLES) == before
+    finally:
+        again.services.app.close()
