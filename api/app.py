@@ -14,6 +14,7 @@ from api.context import Services
 from api.customers import CustomerItem, Events
 from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
 from api.health import Health, Ready
+from api.history import EnrollmentHistory, JourneyHistory
 from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
 from api.metrics import Metrics
 from api.observing import RequestLog
@@ -104,6 +105,9 @@ def create_app(
         ("/journeys/{journey_id}/enrollments", EnrollmentCollection(services), None),
         ("/journeys/{journey_id}/enrollments/{key}", EnrollmentItem(services), None),
         ("/journeys/{journey_id}/stats", JourneyStats(services), None),
+        ("/journeys/{journey_id}/events", JourneyHistory(services), None),
+        ("/journeys/{journey_id}/enrollments/{key}/events",
+         EnrollmentHistory(services), None),
         ("/customers/{customer_id}", CustomerItem(services), None),
         ("/events", events, None),
         ("/events/batch", events, "batch"),

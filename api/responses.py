@@ -205,3 +205,20 @@ class Ready(BaseModel):
     database: str
     head: int
     lag: dict[str, int]
+
+
+class HistoryEntry(BaseModel):
+    """One entry of an aggregate's history: an event, or one fact of an `Advanced` event
+    (several entries then share its version). `data`: what the event recorded, its
+    fields named as `docs/events.md` names them."""
+
+    version: int
+    type: str
+    occurredAt: str | None
+    actor: str | None
+    data: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    data: list[HistoryEntry]
+    meta: PageMeta

@@ -167,3 +167,9 @@ class GetJourneyQuery(Query):
 
 class TenantQuery(Query):
     tenantId: Token | None = None
+
+
+class PageQuery(Query):
+    skip: int = Field(default=0, ge=0, le=10_000_000)
+    take: int = Field(default=25, ge=1, le=500)
+    tenantId: Token | None = None

@@ -31,3 +31,77 @@ def test_a_history_keeps_the_name_a_step_had_when_it_ran(running: Running, clock
     assert history["steps"][0]["outcome"]["templateId"] == "welcome"
     steps = client.simulate_get(f"/journeys/{jid}/steps").json["data"]
     assert steps[0]["name"] == "Hello Email", "the journey itself shows the new name"
+
+
+def test_an_enrollments_history_tells_each_decision_and_its_inputs(
+    running: Running, clock: Clock
+) -> None:
+    from tests.integration.test_engine_api import put_customer, six_step_journey
+
+    clock.now = T0
+    client = running.client
+    jid = six_step_journey(client)["id"]
+    put_customer(client, "ada", membershipTier="Gold", engagementScore=80)
+    enrolled = client.simulate_post(f"/journeys/{jid}/enrollments", json={"customerId": "ada"}).json
+    scheduler = running.system.scheduler
+    scheduler.tick(T0)
+    scheduler.tick(datetime(2025, 12, 17, 9, 0, tzinfo=UTC))
+
+    page = client.simulate_get(f"/journeys/{jid}/enrollments/{enrolled['id']}/events",
+                               params={"take": 100}).json
+    entries = page["data"]
+    kinds = [e["type"] for e in entries]
+    assert kinds[0] == "Enrolled" and kinds[-1] == "Completed"
+    assert "MessageRequested" in kinds and "WaitStarted" in kinds
+    assert page["meta"]["total"] == len(entries)
+    assert entries[0]["data"]["source"] == {"type": "manual", "actor": "anonymous"}
+    assert entries[0]["actor"] == "anonymous"
+    condition = next(e for e in entries if e["type"] == "StepCompleted"
+                     and e["data"]["step_type"] == "CONDITION")
+    assert condition["data"]["outcome"]["branch"] == "yes"
+    assert condition["data"]["outcome"]["values"]["engagementScore"] == 80
+    split = next(e for e in entries if e["type"] == "StepCompleted"
+                 and e["data"]["step_type"] == "SPLIT")
+    assert {"variant", "bucket"} <= set(split["data"]["outcome"])
+    versions = [e["version"] for e in entries]
+    assert versions == sorted(versions) and len(set(versions)) < len(versions), \
+        "an event of several facts gives an entry per fact, one version"
+    second = client.simulate_get(f"/journeys/{jid}/enrollments/{enrolled['id']}/events",
+                                 params={"skip": 1, "take": 2}).json
+    assert second["data"] == entries[1:3]
+
+
+def test_a_journeys_history_shows_every_change_and_who_made_it(running: Running) -> None:
+    from tests.integration.test_access import make_key
+
+    key_id, secret = make_key(running, "tenant_123")
+    headers = {"Authorization": f"Bearer {secret}"}
+    client = running.client
+    jid = client.simulate_post("/journeys", json={"name": "n", "triggerType": "x"},
+                               headers=headers).json["id"]
+    client.simulate_patch(f"/journeys/{jid}", json={"name": "renamed"}, headers=headers)
+
+    entries = client.simulate_get(f"/journeys/{jid}/events", headers=headers).json["data"]
+
+    assert [(e["type"], e["actor"]) for e in entries] == [("Created", key_id),
+                                                          ("DetailsUpdated", key_id)]
+    assert entries[1]["data"]["changes"] == {"name": "renamed"}
+    other = make_key(running, "tenant_other")[1]
+    assert client.simulate_get(f"/journeys/{jid}/events", headers={
+        "Authorization": f"Bearer {other}"}).status_code == 404
+
+
+def test_histories_of_unknown_or_foreign_aggregates_are_404(running: Running) -> None:
+    from tests.integration.builders import active_journey
+
+    client = running.client
+    jid = active_journey(client)["id"]
+    other = create_journey(client)["id"]
+    enrolled = client.simulate_post(f"/journeys/{jid}/enrollments",
+                                    json={"customerId": "ada"}).json["id"]
+    assert client.simulate_get(f"/journeys/{jid}/enrollments/{enrolled}/events").status_code == 200
+    for path in (f"/journeys/journey_{'0' * 32}/events",
+                 f"/journeys/{jid}/enrollments/enrollment_{'0' * 32}/events",
+                 f"/journeys/{jid}/enrollments/not-an-id/events",
+                 f"/journeys/{other}/enrollments/{enrolled}/events"):
+        assert client.simulate_get(path).status_code == 404, path
