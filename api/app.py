@@ -11,7 +11,7 @@ import falcon
 from api import errors
 from api.access import AccessGuard
 from api.context import Services
-from api.customers import CustomerItem, Events
+from api.customers import CustomerItem, EventItem, Events
 from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
 from api.health import Health, Ready
 from api.history import EnrollmentHistory, JourneyHistory
@@ -111,6 +111,7 @@ def create_app(
         ("/customers/{customer_id}", CustomerItem(services), None),
         ("/events", events, None),
         ("/events/batch", events, "batch"),
+        ("/events/{event_id}", EventItem(services), None),
         ("/health", Health(), None),
         ("/ready", Ready(services), None),
         ("/metrics", Metrics(services), None),

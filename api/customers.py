@@ -10,10 +10,11 @@ from api.access import tenant_for
 from api.context import Services
 from api.idempotency import Answer
 from api.openapi import errors, spec
-from api.representations import customer_document
+from api.representations import customer_document, trigger_event_document
 from domain.application import ProfileSaved
 from domain.errors import NotFound
 from domain.triggers import IncomingEvent, Ingested
+from projections import trigger_queries
 from projections.customers import get_customer
 
 
@@ -112,4 +113,27 @@ class Events:
 
 
 def accepted(result: Ingested) -> Answer:
-    return Answer(202, {"accepted": result.accepted, "duplicates": result.duplicates})
+    return Answer(202, {"accepted": result.accepted, "duplicates": result.duplicates,
+                        "eventIds": list(result.event_ids)})
+
+
+class EventItem:
+    """GET /events/{eventId}: a trigger event as received, and what it did."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(query=schemas.CustomerQuery,
+                   resp=Response(HTTP_200=responses.TriggerEventDetail, **errors(404)),
+                   tags=["audit"])
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        """The event and, per journey of its type, the enrollment it made or why none."""
+        query: schemas.CustomerQuery = req.context.query
+        tenant = tenant_for(req, query.tenantId, required=True)
+        assert tenant is not None
+        services = self.services
+        found = trigger_queries.trigger_event(services.app, services.runner.log,
+                                              services.triggers.journeys, tenant, event_id)
+        if found is None:
+            raise NotFound(f"event {event_id} not found")
+        resp.media = trigger_event_document(found)

@@ -146,3 +146,15 @@ def customer_document(customer: Customer | Row) -> dict[str, Any]:
         "createdAt": instant(get("created_at")),
         "updatedAt": instant(get("updated_at")),
     }
+
+
+def trigger_event_document(found: Row) -> dict[str, Any]:
+    return {
+        "eventId": found["event_id"], "tenantId": found["tenant_id"], "type": found["type"],
+        "customerId": found["customer_id"], "occurredAt": found["occurred_at"],
+        "receivedAt": found["received_at"], "data": found["data"],
+        "customer": found["customer"], "status": found["status"],
+        "outcomes": [{"journeyId": o["journey_id"], "outcome": o["outcome"],
+                      "enrollmentId": o.get("enrollment_id"), "values": o.get("values")}
+                     for o in found["outcomes"]],
+    }

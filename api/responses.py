@@ -175,6 +175,7 @@ class Customer(BaseModel):
 class Accepted(BaseModel):
     accepted: int
     duplicates: int
+    eventIds: list[str]
 
 
 class StepStats(BaseModel):
@@ -222,3 +223,26 @@ class HistoryEntry(BaseModel):
 class HistoryPage(BaseModel):
     data: list[HistoryEntry]
     meta: PageMeta
+
+
+class TriggerOutcome(BaseModel):
+    """`outcome`: ENROLLED (with `enrollmentId`), CONDITIONS_NOT_MET, JOURNEY_NOT_ACTIVE,
+    ALREADY_ENROLLED or REENTRY_NOT_ALLOWED; `values`: what the trigger's conditions read."""
+
+    journeyId: str
+    outcome: str
+    enrollmentId: str | None = None
+    values: dict[str, Any] | None = None
+
+
+class TriggerEventDetail(BaseModel):
+    eventId: str
+    tenantId: str
+    type: str
+    customerId: str
+    occurredAt: str
+    receivedAt: str
+    data: dict[str, Any]
+    customer: dict[str, Any] | None
+    status: Literal["PENDING", "MATCHED"]
+    outcomes: list[TriggerOutcome]

@@ -45,6 +45,7 @@ class Enrollment(StrAggregate):
         self.journey_id = journey_id
         self.tenant_id = tenant_id
         self.customer_id = customer_id
+        self.source = source
         self.status = ACTIVE
         self.enrolled_at = at
         self.current_step_id = first_step_id

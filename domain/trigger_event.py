@@ -34,3 +34,4 @@ class TriggerEvent(StrAggregate):
         self.occurred_at = occurred_at
         self.data = data
         self.customer = customer
+        self.received_at = at

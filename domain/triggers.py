@@ -24,6 +24,12 @@ from domain.loading import Loaded
 from domain.ports import AggregateLoader, TriggeredJourneys
 from domain.retries import until_saved
 from domain.trigger_event import TriggerEvent
+from domain.trigger_outcomes import (
+    CONDITIONS_NOT_MET,
+    JOURNEY_NOT_ACTIVE,
+    TriggerOutcomes,
+    outcomes_id_for,
+)
 
 CONFLICT_ATTEMPTS = 5
 
@@ -41,9 +47,13 @@ class IncomingEvent:
 
 @dataclass(frozen=True)
 class Ingested:
+    """`event_ids`: each event's id, in the order given: the client's `eventId`, or the one
+    made for it (its trigger event's id)."""
+
     accepted: int = 0
     duplicates: int = 0
     position: int = 0
+    event_ids: tuple[str, ...] = ()
 
 
 class Triggers:
@@ -68,17 +78,20 @@ class Triggers:
         in the batch or stored before, is accepted and ignored."""
         now = self.clock()
         received: dict[str, IncomingEvent] = {}
+        event_ids: list[str] = []
         for incoming in events:
             aggregate_id = (trigger_event_id_for(incoming.tenant_id, incoming.event_id)
                             if incoming.event_id is not None else self.new_id("event"))
             received.setdefault(aggregate_id, incoming)
+            event_ids.append(incoming.event_id or aggregate_id)
         ids = list(received)
 
         def attempt() -> Ingested:
             known = self.loader.load_many(
                 i for i, incoming in received.items() if incoming.event_id is not None)
             new = [i for i in ids if i not in known]
-            result = Ingested(accepted=len(new), duplicates=len(events) - len(new))
+            result = Ingested(accepted=len(new), duplicates=len(events) - len(new),
+                              event_ids=tuple(event_ids))
             recordings = self.app.save(*(self._received(i, received[i], now, caller) for i in new),
                                        **caller.recorded_with(result))
             position = max((r.notification.id for r in recordings), default=0)
@@ -136,11 +149,13 @@ class Triggers:
 
     def _match(self, triggers: list[Any], now: datetime | None) -> Processed:
         loaded = Loaded(self.app, self.loader)
-        candidates: dict[tuple[str, str], list[str]] = {}
+        of_type: dict[tuple[str, str], dict[str, str]] = {}  # journey id -> status
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
-            if key not in candidates:
-                candidates[key] = self.journeys.journeys_triggered_by(*key)
+            if key not in of_type:
+                of_type[key] = self.journeys.journeys_of_type(*key)
+        candidates = {key: [j for j, status in found.items() if status == ACTIVE]
+                      for key, found in of_type.items()}
         pairs = [(t, j) for t in triggers for j in candidates[(t.tenant_id, t.event_type)]]
         slot_ids = [slot_id_for(j, t.customer_id) for t, j in pairs]
         loaded.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids
@@ -148,35 +163,58 @@ class Triggers:
         slots = [slot for slot in (loaded.get(i) for i in slot_ids) if slot is not None]
         loaded.preload([slot.enrollment_id for slot in slots])  # still active?
         started: list[tuple[Enrollment, Journey, Customer]] = []
+        not_enrolled: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
         for trigger in triggers:
-            journey_ids = candidates[(trigger.tenant_id, trigger.event_type)]
-            if not journey_ids and not trigger.customer:
-                continue
-            customer = self._customer_for(loaded, trigger)  # the profile it carries is kept
-            profile = {**customer.profile(), **trigger.data}
+            key = (trigger.tenant_id, trigger.event_type)
+            journey_ids = candidates[key]
+            refused: list[dict[str, Any]] = [{"journey_id": j, "outcome": JOURNEY_NOT_ACTIVE}
+                                             for j, status in of_type[key].items()
+                                             if status != ACTIVE]
+            if journey_ids or trigger.customer:
+                customer = self._customer_for(loaded, trigger)  # the profile it carries is kept
+                profile = {**customer.profile(), **trigger.data}
             for journey_id in journey_ids:
                 journey: Journey | None = loaded.get(journey_id)
                 if journey is None or journey.status != ACTIVE or journey.trigger_type != trigger.event_type:
+                    refused.append({"journey_id": journey_id, "outcome": JOURNEY_NOT_ACTIVE})
                     continue
-                conditions = journey.trigger_config.get("conditions") or []
-                if not evaluate(conditions, "AND", profile)[0]:
+                holds, seen = evaluate(journey.trigger_config.get("conditions") or [], "AND",
+                                       profile)
+                if not holds:
+                    refused.append({"journey_id": journey_id, "outcome": CONDITIONS_NOT_MET,
+                                    "values": seen})
                     continue
                 enrollment_id = stable_id("enrollment", journey_id, trigger.originator_id)
                 if loaded.get(enrollment_id) is not None:
                     continue  # this trigger enrolled here before: a replay after a crash
-                source = {"type": "event", "eventId": trigger.event_id,
-                          "triggerEventId": trigger.originator_id}
+                source: dict[str, Any] = {"type": "event", "eventId": trigger.event_id,
+                                          "triggerEventId": trigger.originator_id,
+                                          "values": seen}
                 try:
                     enrollment = start_enrollment(loaded, journey, customer, enrollment_id,
                                                   source, trigger.at)
-                except Conflict:
-                    continue  # the customer's slot refuses: enrolled already, or once only
+                except Conflict as slot:  # enrolled already, or once only
+                    refused.append({"journey_id": journey_id, "outcome": slot.code})
+                    continue
                 started.append((enrollment, journey, customer))
+            if refused:
+                not_enrolled[trigger.originator_id] = (trigger, refused)
+        self._record_outcomes(loaded, not_enrolled)
         result = Processed(enrolled=len(started))
         if now is not None:  # after every trigger is matched
             result.add(self.advancing.passes(loaded, started, now))
         result.position = loaded.save()
         return result
+
+    @staticmethod
+    def _record_outcomes(loaded: Loaded,
+                         not_enrolled: dict[str, tuple[Any, list[dict[str, Any]]]]) -> None:
+        """Why each of these trigger events enrolled nobody in some journeys; kept once (a
+        batch matched again after a crash finds its record)."""
+        loaded.preload(outcomes_id_for(i) for i in not_enrolled)
+        for trigger_event_id, (trigger, refused) in not_enrolled.items():
+            if loaded.get(outcomes_id_for(trigger_event_id)) is None:
+                loaded.add(TriggerOutcomes.record(trigger_event_id, refused, trigger.at))
 
     @staticmethod
     def _customer_for(loaded: Loaded, trigger: Any) -> Customer:

@@ -77,10 +77,10 @@ class TriggeredJourneys:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
+    def journeys_of_type(self, tenant_id: str, event_type: str) -> dict[str, str]:
         rows = self.database.query(
-            "SELECT id FROM journeys WHERE tenant_id = ? AND trigger_type = ? "
-            "AND status = 'ACTIVE' ORDER BY created_position",
+            "SELECT id, status FROM journeys WHERE tenant_id = ? AND trigger_type = ? "
+            "ORDER BY created_position",
             (tenant_id, event_type),
         )
-        return [row["id"] for row in rows]
+        return {row["id"]: row["status"] for row in rows}

@@ -40,6 +40,13 @@ class EventLog:
         """The position of the last event recorded."""
         return self.recorder.max_notification_id() or 0
 
+    def position_of(self, aggregate_id: str, version: int = 1) -> int | None:
+        """Where one event of an aggregate stands in the log (None if not recorded)."""
+        with self.database.reading() as cursor:
+            rows = cursor.tuples(f"SELECT {self._id} FROM {self.table} WHERE originator_id = ? "
+                                 "AND originator_version = ?", (aggregate_id, version))
+        return int(rows[0][0]) if rows else None
+
     def decode(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)
 

@@ -105,3 +105,51 @@ def test_histories_of_unknown_or_foreign_aggregates_are_404(running: Running) ->
                  f"/journeys/{jid}/enrollments/not-an-id/events",
                  f"/journeys/{other}/enrollments/{enrolled}/events"):
         assert client.simulate_get(path).status_code == 404, path
+
+
+def test_an_event_answers_its_id_and_later_says_what_it_did_in_each_journey(
+    running: Running, clock: Clock
+) -> None:
+    from tests.integration.builders import JOURNEY, active_journey
+
+    clock.now = T0
+    client = running.client
+    gold = active_journey(client, triggerType="go", triggerConfig={"conditions": [
+        {"field": "tier", "operator": "eq", "value": "Gold"}]})["id"]
+    everyone = active_journey(client, triggerType="go", triggerConfig={"conditions": []})["id"]
+    paused = active_journey(client, triggerType="go")["id"]
+    client.simulate_post(f"/journeys/{paused}/pause")
+    client.simulate_post("/journeys", json={**JOURNEY, "triggerType": "other"})
+
+    sent = client.simulate_post("/events", json={"tenantId": "tenant_123", "type": "go",
+                                                 "customerId": "ada", "eventId": "signup-1",
+                                                 "data": {"tier": "Silver"}})
+    unnamed = client.simulate_post("/events/batch", json={"events": [
+        {"tenantId": "tenant_123", "type": "go", "customerId": "bob"}]}).json["eventIds"][0]
+    assert sent.json["eventIds"] == ["signup-1"]
+    pending = client.simulate_get("/events/signup-1", params={"tenantId": "tenant_123"}).json
+    assert pending["status"] == "PENDING" and pending["outcomes"] == []
+    running.system.scheduler.tick(T0)
+
+    found = client.simulate_get("/events/signup-1", params={"tenantId": "tenant_123"}).json
+    assert (found["status"], found["customerId"], found["data"]) == ("MATCHED", "ada",
+                                                                     {"tier": "Silver"})
+    outcomes = {o["journeyId"]: o for o in found["outcomes"]}
+    assert set(outcomes) == {gold, everyone, paused}, "only the journeys of its type"
+    assert outcomes[gold]["outcome"] == "CONDITIONS_NOT_MET"
+    assert outcomes[gold]["values"] == {"tier": "Silver"}
+    assert outcomes[everyone]["outcome"] == "ENROLLED"
+    assert outcomes[everyone]["enrollmentId"].startswith("enrollment_")
+    assert outcomes[paused]["outcome"] == "JOURNEY_NOT_ACTIVE"
+    by_made_id = client.simulate_get(f"/events/{unnamed}", params={"tenantId": "tenant_123"})
+    assert by_made_id.json["customerId"] == "bob"
+    again = client.simulate_post("/events", json={"tenantId": "tenant_123", "type": "go",
+                                                  "customerId": "ada", "eventId": "signup-2"})
+    assert again.status_code == 202
+    running.system.scheduler.tick(T0)
+    refused = client.simulate_get("/events/signup-2", params={"tenantId": "tenant_123"}).json
+    assert {o["journeyId"]: o["outcome"] for o in refused["outcomes"]}[everyone] == \
+        "ALREADY_ENROLLED"
+    for missing in ("nope", unnamed):
+        assert client.simulate_get(f"/events/{missing}",
+                                   params={"tenantId": "tenant_other"}).status_code == 404

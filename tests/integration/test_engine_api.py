@@ -257,9 +257,9 @@ def test_a_repeated_event_id_is_accepted_and_ignored(running: Running, clock: Cl
     second = client.simulate_post("/events/batch", json={"events": [body, {**body,
                                                                            "eventId": "evt-2"}]})
 
-    assert first.json == {"accepted": 1, "duplicates": 0}
+    assert first.json == {"accepted": 1, "duplicates": 0, "eventIds": ["evt-1"]}
     assert second.status_code == 202
-    assert second.json == {"accepted": 1, "duplicates": 1}
+    assert second.json == {"accepted": 1, "duplicates": 1, "eventIds": ["evt-1", "evt-2"]}
     scheduler.tick(T0)
     assert enrollments(client, jid)["meta"]["total"] == 1
 
