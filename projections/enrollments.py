@@ -2,117 +2,25 @@
 per-step statistics.
 
 One projection owns all five tables because the statistics need the enrollment's journey
-and current step when it leaves (an exit while waiting stops counting as waiting). A batch is applied
-in memory (the rows it touches are read once) and written back in bulk (`insert_many` and
-`update_many`: COPY on PostgreSQL, see Cursor), so the cost per event is a dictionary
-update, not a round trip.
+and current step when it leaves (an exit while waiting stops counting as waiting). A batch
+is folded in memory (`Batch`) and written back in bulk.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
-from operator import itemgetter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
+from projections.enrollment_batch import JOURNEY_STAT_COLUMNS, STAT_COLUMNS, Batch
 from projections.projection import Projection, event_name, expand
 from storage.database import Cursor, Dialect, Row
 from storage.event_log import Item
 from storage.values import from_json, iso, to_json
 
-ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
-                      "waiting_until", "enrolled_at", "ended_at", "reason", "source",
-                      "steps_entered", "position")
-HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_name", "step_type", "status",
-                   "started_at", "completed_at", "outcome")
-STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
-JOURNEY_STAT_COLUMNS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
-                        "active_enrollments")
 ENDED = {"COMPLETED": "total_completed", "EXITED": "total_exited", "FAILED": "total_failed"}
-
-
-class _Batch:
-    """The rows one batch touches, held in memory until it is written back."""
-
-    def __init__(self, cursor: Cursor, enrollment_ids: set[str]) -> None:
-        self.enrollments: dict[str, Row] = {
-            row["id"]: row for row in cursor.select_in(
-                "SELECT * FROM enrollments WHERE id {any}", enrollment_ids)
-        }
-        self.history: dict[tuple[str, int], Row] = {
-            (row["enrollment_id"], row["seq"]): row for row in cursor.select_in(
-                "SELECT h.* FROM enrollment_steps h JOIN enrollments e "
-                "ON e.id = h.enrollment_id AND h.seq = e.steps_entered "
-                "WHERE e.id {any}",
-                enrollment_ids,
-            )
-        }
-        self.new_enrollments: set[str] = set()
-        self.new_history: set[tuple[str, int]] = set()
-        self.stats: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        self.variants: Counter[tuple[str, str, int]] = Counter()
-        self.journeys: defaultdict[str, Counter[str]] = defaultdict(Counter)
-
-    def bump(self, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
-        self.stats[(journey_id, step_id)][column] += by
-
-    def enter(self, enrollment: Row, step_id: str, name: str | None, at: str) -> None:
-        """`name`: the step's name when entered (None in events recorded before it was)."""
-        enrollment["steps_entered"] += 1
-        key = (enrollment["id"], enrollment["steps_entered"])
-        self.history[key] = {"enrollment_id": key[0], "seq": key[1], "step_id": step_id,
-                             "step_name": name, "step_type": None, "status": "ACTIVE",
-                             "started_at": at, "completed_at": None, "outcome": "{}"}
-        self.new_history.add(key)
-        self.bump(enrollment["journey_id"], step_id, "entered")
-
-    def current(self, enrollment: Row) -> Row:
-        return self.history[(enrollment["id"], enrollment["steps_entered"])]
-
-    def write(self, cursor: Cursor) -> None:
-        _insert_or_update(cursor, "enrollments", ENROLLMENT_COLUMNS, ("id",),
-                          self.enrollments, self.new_enrollments)
-        _insert_or_update(cursor, "enrollment_steps", HISTORY_COLUMNS, ("enrollment_id", "seq"),
-                          self.history, self.new_history)
-        additions = ", ".join(f"{c} = step_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
-        cursor.insert_many(
-            "step_stats", ("journey_id", "step_id", *STAT_COLUMNS),
-            [(*key, *(deltas[c] for c in STAT_COLUMNS)) for key, deltas in self.stats.items()],
-            f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {additions}",
-        )
-        cursor.insert_many(
-            "step_variant_stats", ("journey_id", "step_id", "variant", "entered"),
-            [(*key, count) for key, count in self.variants.items()],
-            "ON CONFLICT (journey_id, step_id, variant) "
-            "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
-        )
-        additions = ", ".join(f"{c} = journey_stats.{c} + excluded.{c}"
-                              for c in JOURNEY_STAT_COLUMNS)
-        cursor.insert_many(
-            "journey_stats", ("journey_id", *JOURNEY_STAT_COLUMNS),
-            [(journey_id, *(deltas[c] for c in JOURNEY_STAT_COLUMNS))
-             for journey_id, deltas in self.journeys.items()],
-            f"ON CONFLICT (journey_id) DO UPDATE SET {additions}",
-        )
-
-
-def _insert_or_update(
-    cursor: Cursor,
-    table: str,
-    columns: Sequence[str],
-    keys: Sequence[str],
-    rows: dict[Any, Row],
-    new: set[Any],
-) -> None:
-    inserted = itemgetter(*columns)
-    cursor.insert_many(table, columns, [inserted(row) for key, row in rows.items() if key in new])
-    values = [c for c in columns if c not in keys]
-    updated = itemgetter(*values, *keys)
-    cursor.update_many(table, keys, values,
-                       [updated(row) for key, row in rows.items() if key not in new])
 
 
 class EnrollmentsProjection(Projection):
@@ -156,8 +64,13 @@ class EnrollmentsProjection(Projection):
 
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
         enrolled_here = {e.originator_id for e, _ in items if type(e).__name__ == "Enrolled"}
-        batch = _Batch(cursor, {e.originator_id for e, _ in items} - enrolled_here)
-        for event, position in expand(items):
+        batch = Batch.read(cursor, {e.originator_id for e, _ in items} - enrolled_here)
+        self.fold(batch, expand(items))
+        batch.write(cursor)
+
+    def fold(self, batch: Batch, items: Iterable[Item]) -> None:
+        """Change the batch's rows by these events, facts apart, in order."""
+        for event, position in items:
             name = event_name(event)
             if name == "Enrolled":
                 self._enrolled(batch, event, position)
@@ -165,12 +78,11 @@ class EnrollmentsProjection(Projection):
             row = batch.enrollments[event.originator_id]
             row["position"] = position
             getattr(self, "_" + name.lower())(batch, row, event)
-        batch.write(cursor)
 
     # Events ----------------------------------------------------------------------
 
     @staticmethod
-    def _enrolled(batch: _Batch, event: Any, position: int) -> None:
+    def _enrolled(batch: Batch, event: Any, position: int) -> None:
         row: Row = {
             "id": event.originator_id, "journey_id": event.journey_id,
             "tenant_id": event.tenant_id, "customer_id": event.customer_id, "status": "ACTIVE",
@@ -188,7 +100,7 @@ class EnrollmentsProjection(Projection):
                         row["enrolled_at"])
 
     @staticmethod
-    def _stepcompleted(batch: _Batch, row: Row, event: Any) -> None:
+    def _stepcompleted(batch: Batch, row: Row, event: Any) -> None:
         at = iso(event.at)
         current = batch.current(row)
         outcome = event.outcome
@@ -211,20 +123,20 @@ class EnrollmentsProjection(Projection):
             batch.enter(row, event.next_step_id, getattr(event, "next_step_name", None), at)
 
     @staticmethod
-    def _waitstarted(batch: _Batch, row: Row, event: Any) -> None:
+    def _waitstarted(batch: Batch, row: Row, event: Any) -> None:
         until = iso(event.until)
         batch.current(row)["outcome"] = to_json({"waitingUntil": until})
         batch.bump(row["journey_id"], event.step_id, "waiting")
         row["waiting_until"] = until
 
     @staticmethod
-    def _messagerequested(batch: _Batch, row: Row, event: Any) -> None:
+    def _messagerequested(batch: Batch, row: Row, event: Any) -> None:
         batch.current(row)["outcome"] = to_json({
             "messageId": event.message_id, "channel": event.channel,
             "templateId": event.template_id, "attempts": 0})
 
     @staticmethod
-    def _deliveryfailed(batch: _Batch, row: Row, event: Any) -> None:
+    def _deliveryfailed(batch: Batch, row: Row, event: Any) -> None:
         current = batch.current(row)
         before = from_json(current["outcome"])
         attempt = {"attempt": event.attempt, "error": event.reason, "at": iso(event.at)}
@@ -233,17 +145,17 @@ class EnrollmentsProjection(Projection):
                                       "retryAt": iso(event.retry_at),
                                       "errors": [*before.get("errors", []), attempt]})
 
-    def _completed(self, batch: _Batch, row: Row, event: Any) -> None:
+    def _completed(self, batch: Batch, row: Row, event: Any) -> None:
         self._end(batch, row, event, "COMPLETED", None)
 
-    def _exited(self, batch: _Batch, row: Row, event: Any) -> None:
+    def _exited(self, batch: Batch, row: Row, event: Any) -> None:
         self._end(batch, row, event, "EXITED", event.reason)
 
-    def _failed(self, batch: _Batch, row: Row, event: Any) -> None:
+    def _failed(self, batch: Batch, row: Row, event: Any) -> None:
         self._end(batch, row, event, "FAILED", event.reason)
 
     @staticmethod
-    def _end(batch: _Batch, row: Row, event: Any, status: str, reason: str | None) -> None:
+    def _end(batch: Batch, row: Row, event: Any, status: str, reason: str | None) -> None:
         at = iso(event.at)
         step_id = row["current_step_id"]
         if step_id and status != "COMPLETED":

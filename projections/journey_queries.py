@@ -8,7 +8,7 @@ from typing import Any
 from domain.errors import Problem
 from domain.graph import graph_problems
 from domain.steps import Step
-from projections.enrollments import JOURNEY_STAT_COLUMNS as COUNTERS
+from projections.enrollment_batch import JOURNEY_STAT_COLUMNS as COUNTERS
 from projections.journeys import load_steps
 from storage.database import Database, Row
 from storage.values import from_json

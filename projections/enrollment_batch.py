@@ -1,0 +1,108 @@
+"""The enrollments read model's rows of one batch, in memory: read once, changed by the
+batch's events, written back in bulk (`insert_many` and `update_many`: COPY on PostgreSQL),
+so the cost per event is a dictionary update, not a round trip."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+from storage.database import Cursor, Row
+
+ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
+                      "waiting_until", "enrolled_at", "ended_at", "reason", "source",
+                      "steps_entered", "position")
+HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_name", "step_type", "status",
+                   "started_at", "completed_at", "outcome")
+STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
+JOURNEY_STAT_COLUMNS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
+                        "active_enrollments")
+
+
+class Batch:
+    """The rows a batch of events touches, held in memory until written back: those of
+    enrollments begun before it are read first (`read`); a batch of no rows folds one
+    enrollment's events for an instant of the past (`projections/as_of.py`)."""
+
+    def __init__(self) -> None:
+        self.enrollments: dict[str, Row] = {}
+        self.history: dict[tuple[str, int], Row] = {}
+        self.new_enrollments: set[str] = set()
+        self.new_history: set[tuple[str, int]] = set()
+        self.stats: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.variants: Counter[tuple[str, str, int]] = Counter()
+        self.journeys: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    @classmethod
+    def read(cls, cursor: Cursor, enrollment_ids: set[str]) -> Batch:
+        """With the rows of these enrollments, and of the step each is at."""
+        batch = cls()
+        batch.enrollments = {row["id"]: row for row in cursor.select_in(
+            "SELECT * FROM enrollments WHERE id {any}", enrollment_ids)}
+        batch.history = {(row["enrollment_id"], row["seq"]): row for row in cursor.select_in(
+            "SELECT h.* FROM enrollment_steps h JOIN enrollments e "
+            "ON e.id = h.enrollment_id AND h.seq = e.steps_entered WHERE e.id {any}",
+            enrollment_ids)}
+        return batch
+
+    def bump(self, journey_id: str, step_id: str, column: str, by: int = 1) -> None:
+        self.stats[(journey_id, step_id)][column] += by
+
+    def enter(self, enrollment: Row, step_id: str, name: str | None, at: str) -> None:
+        """`name`: the step's name when entered (None in events recorded before it was)."""
+        enrollment["steps_entered"] += 1
+        key = (enrollment["id"], enrollment["steps_entered"])
+        self.history[key] = {"enrollment_id": key[0], "seq": key[1], "step_id": step_id,
+                             "step_name": name, "step_type": None, "status": "ACTIVE",
+                             "started_at": at, "completed_at": None, "outcome": "{}"}
+        self.new_history.add(key)
+        self.bump(enrollment["journey_id"], step_id, "entered")
+
+    def current(self, enrollment: Row) -> Row:
+        return self.history[(enrollment["id"], enrollment["steps_entered"])]
+
+    def write(self, cursor: Cursor) -> None:
+        insert_or_update(cursor, "enrollments", ENROLLMENT_COLUMNS, ("id",),
+                          self.enrollments, self.new_enrollments)
+        insert_or_update(cursor, "enrollment_steps", HISTORY_COLUMNS, ("enrollment_id", "seq"),
+                          self.history, self.new_history)
+        additions = ", ".join(f"{c} = step_stats.{c} + excluded.{c}" for c in STAT_COLUMNS)
+        cursor.insert_many(
+            "step_stats", ("journey_id", "step_id", *STAT_COLUMNS),
+            [(*key, *(deltas[c] for c in STAT_COLUMNS)) for key, deltas in self.stats.items()],
+            f"ON CONFLICT (journey_id, step_id) DO UPDATE SET {additions}",
+        )
+        cursor.insert_many(
+            "step_variant_stats", ("journey_id", "step_id", "variant", "entered"),
+            [(*key, count) for key, count in self.variants.items()],
+            "ON CONFLICT (journey_id, step_id, variant) "
+            "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
+        )
+        additions = ", ".join(f"{c} = journey_stats.{c} + excluded.{c}"
+                              for c in JOURNEY_STAT_COLUMNS)
+        cursor.insert_many(
+            "journey_stats", ("journey_id", *JOURNEY_STAT_COLUMNS),
+            [(journey_id, *(deltas[c] for c in JOURNEY_STAT_COLUMNS))
+             for journey_id, deltas in self.journeys.items()],
+            f"ON CONFLICT (journey_id) DO UPDATE SET {additions}",
+        )
+
+
+def insert_or_update(
+    cursor: Cursor,
+    table: str,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: dict[Any, Row],
+    new: set[Any],
+) -> None:
+    inserted = itemgetter(*columns)
+    cursor.insert_many(table, columns, [inserted(row) for key, row in rows.items() if key in new])
+    values = [c for c in columns if c not in keys]
+    updated = itemgetter(*values, *keys)
+    cursor.update_many(table, keys, values,
+                       [updated(row) for key, row in rows.items() if key not in new])
+
+
