@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import falcon
 from spectree import Response
 
@@ -15,11 +17,13 @@ from api.representations import (
     enrolled_document,
     enrollment_document,
     enrollment_item,
+    instant,
     step_stats_item,
 )
 from domain.errors import NotFound
+from domain.ids import is_id_of
 from domain.manual_enrollment import Enrolled, ManualEnrollment
-from projections import enrollment_queries, journey_queries
+from projections import as_of, enrollment_queries, journey_queries
 from storage.database import Row
 
 
@@ -79,19 +83,36 @@ class EnrollmentItem:
         self.services = services
 
     @spec.validate(
-        query=schemas.TenantQuery,
-        resp=Response(HTTP_200=responses.EnrollmentDetail, **errors(404)),
+        query=schemas.GetEnrollmentQuery,
+        resp=Response(HTTP_200=responses.EnrollmentDetail, **errors(404, 422)),
         tags=["enrollments"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str,
                key: str) -> None:
-        """One enrollment with every step it entered and what each decided."""
+        """One enrollment with every step it entered and what each decided; with `asOf`,
+        as it stood then, folded from the log."""
+        query: schemas.GetEnrollmentQuery = req.context.query
         database = self.services.database
-        row = (journey_queries.get_journey(database, journey_id, tenant_of(req))
-               and enrollment_queries.get_enrollment(database, journey_id, key))
+        if query.asOf is not None:
+            row = self._as_of(journey_id, key, tenant_of(req), query.asOf)
+        else:
+            row = (journey_queries.get_journey(database, journey_id, tenant_of(req))
+                   and enrollment_queries.get_enrollment(database, journey_id, key))
         if not row:
-            raise NotFound(f"enrollment {key} not found in journey {journey_id}")
+            raise NotFound(f"enrollment {key} not found in journey {journey_id}"
+                           + (f" at {instant(query.asOf)}" if query.asOf else ""))
         resp.media = enrollment_document(row)
+
+    def _as_of(self, journey_id: str, enrollment_id: str, tenant: str | None,
+               at: datetime) -> Row | None:
+        app = self.services.app
+        if not (is_id_of("enrollment", enrollment_id) and is_id_of("journey", journey_id)):
+            return None
+        journey = as_of.journey(app, journey_id, at)
+        if journey is None or (tenant is not None and journey.tenant_id != tenant):
+            return None
+        row = as_of.enrollment(app, enrollment_id, at, journey)
+        return row if row and row["journey_id"] == journey_id else None
 
     @spec.validate(
         query=schemas.TenantQuery,

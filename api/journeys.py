@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import falcon
@@ -25,7 +26,8 @@ from api.representations import (
 from domain.application import Outcome
 from domain.caller import Caller
 from domain.errors import NotFound, Problem
-from projections import enrollment_queries, journey_queries
+from domain.ids import is_id_of
+from projections import as_of, enrollment_queries, journey_queries
 
 INCLUDES = frozenset({"steps", "enrollments"})
 NOT_NULL = frozenset({"name", "triggerType", "triggerConfig", "allowReentry", "timezone"})
@@ -106,6 +108,9 @@ class JourneyItem:
                 "unknown include",
                 [Problem("include", f"allowed: {', '.join(sorted(INCLUDES))}")],
             )
+        if query.asOf is not None:
+            resp.media = self._as_of(journey_id, tenant_of(req), query.asOf, includes)
+            return
         database = self.services.database
         row = journey_queries.get_journey(database, journey_id, tenant_of(req))
         if row is None:
@@ -117,6 +122,23 @@ class JourneyItem:
             rows, _ = enrollment_queries.list_enrollments(database, journey_id, None, 0, 25)
             document["enrollments"] = [enrollment_item(row) for row in rows]
         resp.media = document
+
+    def _as_of(self, journey_id: str, tenant: str | None, at: datetime,
+               includes: set[str]) -> dict[str, Any]:
+        """The journey as it stood at `at`, folded from the log (`docs/audit.md`)."""
+        app, database = self.services.app, self.services.database
+        journey = as_of.journey(app, journey_id, at) if is_id_of("journey", journey_id) else None
+        if journey is None or (tenant is not None and journey.tenant_id != tenant):
+            raise NotFound(f"journey {journey_id} did not exist at {instant(at)}")
+        document = journey_document(journey, as_of.counters(database, journey_id, at))
+        if "steps" in includes:
+            document["steps"] = steps_document(journey.steps)
+        if "enrollments" in includes:
+            folded = (as_of.enrollment(app, enrollment_id, at, journey)
+                      for enrollment_id in as_of.enrollment_ids(database, journey_id, at, 25))
+            document["enrollments"] = [enrollment_item(as_of.listed(database, row))
+                                       for row in folded if row]
+        return document
 
     @spec.validate(
         json=schemas.UpdateJourney,

@@ -4,6 +4,7 @@ What each operation answers is in `api/responses.py`."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -160,9 +161,28 @@ class CustomerQuery(Query):
     tenantId: Tenant = None
 
 
+def _in_utc(instant: datetime) -> datetime:
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range in UTC") from None
+
+
+AsOf = Annotated[AwareDatetime | None, AfterValidator(
+    lambda instant: instant and _in_utc(instant)), Field(
+    description="An ISO-8601 instant with its offset: the state as it stood then, folded "
+                "from the log (404 if it did not exist yet)")]
+
+
 class GetJourneyQuery(Query):
     include: str | None = Field(default=None, description="Comma-separated: steps, enrollments")
     tenantId: Token | None = None
+    asOf: AsOf = None
+
+
+class GetEnrollmentQuery(Query):
+    tenantId: Token | None = None
+    asOf: AsOf = None
 
 
 class TenantQuery(Query):

@@ -153,3 +153,75 @@ def test_an_event_answers_its_id_and_later_says_what_it_did_in_each_journey(
     for missing in ("nope", unnamed):
         assert client.simulate_get(f"/events/{missing}",
                                    params={"tenantId": "tenant_other"}).status_code == 404
+
+
+def test_as_of_gives_what_the_api_answered_then(running: Running, clock: Clock) -> None:
+    """At every instant, `asOf` answers what a plain GET answered at that instant."""
+    from datetime import timedelta
+
+    from tests.integration.builders import activatable_journey
+    from tests.integration.test_engine_api import put_customer
+
+    client, scheduler = running.client, running.system.scheduler
+    clock.now = T0
+    jid = activatable_journey(client)["id"]
+    put_customer(client, "ada", membershipTier="Gold")
+    journey_path = f"/journeys/{jid}"
+
+    def now_and_then(path: str, at: datetime, **params: str) -> tuple[dict, dict]:
+        live = client.simulate_get(path, params=params)
+        then = client.simulate_get(path, params={**params, "asOf": at.isoformat()})
+        assert then.status_code == 200, then.text
+        return live.json, then.json
+
+    seen = {T0: client.simulate_get(journey_path, params={"include": "steps"}).json}
+    clock.now = T0 + timedelta(hours=1)
+    assert client.simulate_post(f"{journey_path}/activate").status_code == 200
+    clock.now = T0 + timedelta(hours=2)
+    enrolled = client.simulate_post(f"{journey_path}/enrollments", json={"customerId": "ada"}).json
+    enrollment_path = f"{journey_path}/enrollments/{enrolled['id']}"
+    scheduler.tick(clock.now)
+    scheduler.tick(clock.now)
+    t2 = clock.now
+    seen[t2] = client.simulate_get(journey_path, params={"include": "steps,enrollments"}).json
+    seen_enrollment = {t2: client.simulate_get(enrollment_path).json}
+    assert seen_enrollment[t2]["waitingUntil"], "the customer waits at the WAIT step"
+
+    clock.now = T0 + timedelta(hours=3)
+    steps = seen[T0]["steps"]
+    assert client.simulate_patch(journey_path, json={"name": "Renamed"}).status_code == 200
+    assert client.simulate_patch(f"{journey_path}/steps/{steps[0]['id']}",
+                                 json={"name": "Hello"}).status_code == 200
+    clock.now = T0 + timedelta(days=4)
+    scheduler.tick(clock.now)
+    scheduler.tick(clock.now)
+    t4 = clock.now
+    seen[t4] = client.simulate_get(journey_path, params={"include": "steps,enrollments"}).json
+    seen_enrollment[t4] = client.simulate_get(enrollment_path).json
+    assert seen_enrollment[t4]["status"] == "COMPLETED"
+
+    for at, document in seen.items():
+        include = "steps" if at == T0 else "steps,enrollments"
+        _, then = now_and_then(journey_path, at, include=include)
+        assert then == document, at
+    for at, document in seen_enrollment.items():
+        _, then = now_and_then(enrollment_path, at)
+        assert then == document, at
+    _, between = now_and_then(journey_path, T0 + timedelta(minutes=90))
+    assert (between["status"], between["name"], between["totalEnrolled"]) == \
+        ("ACTIVE", seen[T0]["name"], 0)
+    _, waiting = now_and_then(enrollment_path, T0 + timedelta(hours=3))
+    assert waiting == seen_enrollment[t2], "nothing happened to it between"
+    assert seen[t4]["steps"][0]["name"] == "Hello" and seen[t2]["steps"][0]["name"] != "Hello"
+
+    before = (T0 - timedelta(milliseconds=1)).isoformat()
+    assert client.simulate_get(journey_path, params={"asOf": before}).status_code == 404
+    early = (T0 + timedelta(hours=1)).isoformat()
+    assert client.simulate_get(enrollment_path, params={"asOf": early}).status_code == 404
+    for malformed in ("yesterday", "2025-12-14T09:00:00", "0001-01-01T00:00:00+14:00", ""):
+        for path in (journey_path, enrollment_path):
+            answer = client.simulate_get(path, params={"asOf": malformed})
+            assert answer.status_code == 422, (path, malformed, answer.text)
+    foreign = client.simulate_get(journey_path, params={"asOf": t4.isoformat(),
+                                                        "tenantId": "tenant_other"})
+    assert foreign.status_code == 404
