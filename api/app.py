@@ -11,7 +11,7 @@ import falcon
 from api import errors
 from api.access import AccessGuard
 from api.context import Services
-from api.customers import CustomerItem, EventItem, Events
+from api.customers import CustomerEnrollments, CustomerItem, EventItem, Events
 from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
 from api.health import Health, Ready
 from api.history import EnrollmentHistory, JourneyHistory
@@ -109,6 +109,7 @@ def create_app(
         ("/journeys/{journey_id}/enrollments/{key}/events",
          EnrollmentHistory(services), None),
         ("/customers/{customer_id}", CustomerItem(services), None),
+        ("/customers/{customer_id}/enrollments", CustomerEnrollments(services), None),
         ("/events", events, None),
         ("/events/batch", events, "batch"),
         ("/events/{event_id}", EventItem(services), None),

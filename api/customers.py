@@ -10,11 +10,15 @@ from api.access import tenant_for
 from api.context import Services
 from api.idempotency import Answer
 from api.openapi import errors, spec
-from api.representations import customer_document, trigger_event_document
+from api.representations import (
+    customer_document,
+    customer_enrollment_item,
+    trigger_event_document,
+)
 from domain.application import ProfileSaved
 from domain.errors import NotFound
 from domain.triggers import IncomingEvent, Ingested
-from projections import trigger_queries
+from projections import enrollment_queries, trigger_queries
 from projections.customers import get_customer
 
 
@@ -54,6 +58,29 @@ class CustomerItem:
         if row is None:
             raise NotFound(f"customer {customer_id} not found")
         resp.media = customer_document(row)
+
+
+class CustomerEnrollments:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        query=schemas.CustomerPageQuery,
+        resp=Response(HTTP_200=responses.CustomerEnrollmentPage, **errors(404, 422)),
+        tags=["customers"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, customer_id: str) -> None:
+        """A page of the customer's enrollments in every journey, newest first."""
+        query: schemas.CustomerPageQuery = req.context.query
+        tenant = tenant_for(req, query.tenantId, required=True)
+        assert tenant is not None
+        database = self.services.database
+        rows, total = enrollment_queries.customer_enrollments(
+            database, tenant, customer_id, query.skip, query.take)
+        if not total and get_customer(database, tenant, customer_id) is None:
+            raise NotFound(f"customer {customer_id} not found")
+        resp.media = {"data": [customer_enrollment_item(row) for row in rows],
+                      "meta": {"total": total, "skip": query.skip, "take": query.take}}
 
 
 def _check_customer_id(customer_id: str) -> None:

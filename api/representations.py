@@ -83,6 +83,16 @@ def enrollment_item(row: Row) -> dict[str, Any]:
     }
 
 
+def customer_enrollment_item(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"], "journeyId": row["journey_id"], "journeyName": row["journey_name"],
+        "customerId": row["customer_id"], "status": row["status"],
+        "currentStepNumber": row["current_step_number"],
+        "currentStepName": row["current_step_name"], "waitingUntil": row["waiting_until"],
+        "enrolledAt": row["enrolled_at"], "endedAt": row["ended_at"], "reason": row["reason"],
+    }
+
+
 def enrollment_document(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],

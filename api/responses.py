@@ -125,6 +125,25 @@ class EnrollmentPage(BaseModel):
     meta: PageMeta
 
 
+class CustomerEnrollment(BaseModel):
+    id: str
+    journeyId: str
+    journeyName: str | None
+    customerId: str
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    currentStepName: str | None
+    waitingUntil: str | None
+    enrolledAt: str
+    endedAt: str | None
+    reason: str | None
+
+
+class CustomerEnrollmentPage(BaseModel):
+    data: list[CustomerEnrollment]
+    meta: PageMeta
+
+
 class Enrolled(BaseModel):
     id: str
     journeyId: str

@@ -161,6 +161,11 @@ class CustomerQuery(Query):
     tenantId: Tenant = None
 
 
+class CustomerPageQuery(CustomerQuery):
+    skip: int = Field(default=0, ge=0, le=10_000_000)
+    take: int = Field(default=25, ge=1, le=500)
+
+
 def _in_utc(instant: datetime) -> datetime:
     try:
         return instant.astimezone(UTC)

@@ -42,6 +42,26 @@ def list_enrollments(
     return rows, int(total_row["total"]) if total_row else 0
 
 
+def customer_enrollments(
+    database: Database, tenant_id: str, customer_id: str, skip: int, take: int
+) -> tuple[list[Row], int]:
+    """A page of one customer's enrollments in every journey of its tenant, newest first
+    (enrolledAt, then id, descending), with their journeys' names, and the total."""
+    rows = database.query(
+        "SELECT e.id, e.journey_id, j.name AS journey_name, e.customer_id, e.status, "
+        "e.waiting_until, e.enrolled_at, e.ended_at, e.reason, "
+        "s.step_number AS current_step_number, s.name AS current_step_name "
+        "FROM enrollments e LEFT JOIN journeys j ON j.id = e.journey_id "
+        "LEFT JOIN journey_steps s ON s.id = e.current_step_id "
+        "WHERE e.tenant_id = ? AND e.customer_id = ? "
+        "ORDER BY e.enrolled_at DESC, e.id DESC LIMIT ? OFFSET ?",
+        (tenant_id, customer_id, take, skip))
+    total = database.query_one(
+        "SELECT COUNT(*) AS total FROM enrollments WHERE tenant_id = ? AND customer_id = ?",
+        (tenant_id, customer_id))
+    return rows, int(total["total"]) if total else 0
+
+
 def active_enrollment_ids(database: Database, journey_id: str) -> list[str]:
     """The journey's ACTIVE enrollments, as far as the read model knows."""
     rows = database.query(

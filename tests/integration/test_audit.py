@@ -214,14 +214,74 @@ def test_as_of_gives_what_the_api_answered_then(running: Running, clock: Clock) 
     assert waiting == seen_enrollment[t2], "nothing happened to it between"
     assert seen[t4]["steps"][0]["name"] == "Hello" and seen[t2]["steps"][0]["name"] != "Hello"
 
+
+
+def test_as_of_is_404_before_and_422_for_no_instant(running: Running, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from tests.integration.builders import active_journey
+
+    client = running.client
+    clock.now = T0
+    journey_path = f"/journeys/{active_journey(client)['id']}"
+    clock.now = T0 + timedelta(hours=2)
+    enrolled = client.simulate_post(f"{journey_path}/enrollments", json={"customerId": "ada"}).json
+    enrollment_path = f"{journey_path}/enrollments/{enrolled['id']}"
+
     before = (T0 - timedelta(milliseconds=1)).isoformat()
     assert client.simulate_get(journey_path, params={"asOf": before}).status_code == 404
     early = (T0 + timedelta(hours=1)).isoformat()
     assert client.simulate_get(enrollment_path, params={"asOf": early}).status_code == 404
+    assert client.simulate_get(enrollment_path, params={"asOf": clock.now.isoformat()}).json[
+        "status"] == "ACTIVE"
     for malformed in ("yesterday", "2025-12-14T09:00:00", "0001-01-01T00:00:00+14:00", ""):
         for path in (journey_path, enrollment_path):
             answer = client.simulate_get(path, params={"asOf": malformed})
             assert answer.status_code == 422, (path, malformed, answer.text)
-    foreign = client.simulate_get(journey_path, params={"asOf": t4.isoformat(),
-                                                        "tenantId": "tenant_other"})
-    assert foreign.status_code == 404
+    for path in (journey_path, enrollment_path):
+        foreign = client.simulate_get(path, params={"asOf": clock.now.isoformat(),
+                                                    "tenantId": "tenant_other"})
+        assert foreign.status_code == 404, path
+
+
+def test_a_customers_enrollments_in_every_journey_newest_first(
+    running: Running, clock: Clock
+) -> None:
+    from datetime import timedelta
+
+    from tests.integration.builders import active_journey
+    from tests.integration.test_engine_api import put_customer
+
+    client = running.client
+    clock.now = T0
+    first = active_journey(client, name="First")["id"]
+    second = active_journey(client, name="Second")["id"]
+    other = active_journey(client, name="Other tenant's", tenantId="tenant_other")["id"]
+    put_customer(client, "ada")
+    for minutes, jid in ((1, first), (2, second)):
+        clock.now = T0 + timedelta(minutes=minutes)
+        assert client.simulate_post(f"/journeys/{jid}/enrollments",
+                                    json={"customerId": "ada"}).status_code == 201
+    assert client.simulate_delete(f"/journeys/{first}/enrollments/ada").status_code == 204
+    clock.now = T0 + timedelta(minutes=3)
+    client.simulate_post(f"/journeys/{other}/enrollments", json={"customerId": "ada"})
+
+    page = client.simulate_get("/customers/ada/enrollments",
+                               params={"tenantId": "tenant_123"}).json
+    assert [(e["journeyName"], e["status"]) for e in page["data"]] == \
+        [("Second", "ACTIVE"), ("First", "EXITED")]
+    assert page["data"][1]["reason"] == "MANUAL" and page["data"][1]["endedAt"]
+    assert page["data"][0]["currentStepNumber"] == 1
+    assert page["meta"] == {"total": 2, "skip": 0, "take": 25}
+    rest = client.simulate_get("/customers/ada/enrollments",
+                               params={"tenantId": "tenant_123", "skip": 1, "take": 1}).json
+    assert [e["journeyId"] for e in rest["data"]] == [first]
+
+    unknown = client.simulate_get("/customers/nobody/enrollments",
+                                  params={"tenantId": "tenant_123"})
+    assert unknown.status_code == 404
+    assert client.simulate_get("/customers/ada/enrollments").status_code == 422, \
+        "a tenant is needed"
+    put_customer(client, "grace")
+    none = client.simulate_get("/customers/grace/enrollments", params={"tenantId": "tenant_123"})
+    assert none.json["data"] == [] and none.json["meta"]["total"] == 0
