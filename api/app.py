@@ -12,7 +12,7 @@ from api import errors
 from api.access import AccessGuard
 from api.context import Services
 from api.customers import CustomerEnrollments, CustomerItem, EventItem, Events
-from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyStats
+from api.enrollments import EnrollmentCollection, EnrollmentItem, JourneyMessages, JourneyStats
 from api.health import Health, Ready
 from api.history import EnrollmentHistory, JourneyHistory
 from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
@@ -105,6 +105,7 @@ def create_app(
         ("/journeys/{journey_id}/enrollments", EnrollmentCollection(services), None),
         ("/journeys/{journey_id}/enrollments/{key}", EnrollmentItem(services), None),
         ("/journeys/{journey_id}/stats", JourneyStats(services), None),
+        ("/journeys/{journey_id}/messages", JourneyMessages(services), None),
         ("/journeys/{journey_id}/events", JourneyHistory(services), None),
         ("/journeys/{journey_id}/enrollments/{key}/events",
          EnrollmentHistory(services), None),

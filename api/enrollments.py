@@ -9,6 +9,7 @@ from spectree import Response
 
 from api import responses, schemas
 from api.context import Services
+from api.errors import ApiError
 from api.idempotency import Answer
 from api.journeys import tenant_of
 from api.openapi import errors, spec
@@ -18,12 +19,14 @@ from api.representations import (
     enrollment_document,
     enrollment_item,
     instant,
+    message_item,
+    series_item,
     step_stats_item,
 )
-from domain.errors import NotFound
+from domain.errors import NotFound, Problem
 from domain.ids import is_id_of
 from domain.manual_enrollment import Enrolled, ManualEnrollment
-from projections import as_of, enrollment_queries, journey_queries
+from projections import as_of, enrollment_queries, journey_queries, series
 from storage.database import Row
 
 
@@ -133,18 +136,58 @@ class JourneyStats:
         self.services = services
 
     @spec.validate(
-        query=schemas.TenantQuery,
-        resp=Response(HTTP_200=responses.JourneyStats, **errors(404)),
+        query=schemas.StatsQuery,
+        resp=Response(HTTP_200=responses.JourneyStats, **errors(404, 422)),
         tags=["enrollments"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
-        """Per step: entered, completed, failed, waiting; yes/no per CONDITION; SPLIT variants."""
+        """Per step: entered, completed, exited, failed, waiting; yes/no per CONDITION;
+        SPLIT variants. And a series of buckets (`interval`) in the journey's time zone."""
+        query: schemas.StatsQuery = req.context.query
         database = self.services.database
         journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
         if journey is None:
             raise NotFound(f"journey {journey_id} not found")
+        end = query.to or self.services.app.clock()
+        start = query.from_ or end - series.DEFAULT_SPAN[query.interval]
+        if start >= end:
+            raise ApiError(falcon.HTTP_422, "VALIDATION_FAILED", "from must be before to",
+                           [Problem("from", "before to")])
+        try:
+            found = series.buckets(start, end, query.interval, journey["timezone"])
+        except series.SeriesTooLong as too_long:
+            raise ApiError(falcon.HTTP_422, "VALIDATION_FAILED", str(too_long),
+                           [Problem("to", str(too_long))]) from None
         resp.media = {
             "journeyId": journey_id,
             "totals": {api: int(journey[name]) for api, name in COUNTER_FIELDS},
-            "steps": [step_stats_item(row) for row in enrollment_queries.step_stats(database, journey_id)],
+            "steps": [step_stats_item(row)
+                      for row in enrollment_queries.step_stats(database, journey_id)],
+            "series": {
+                "interval": query.interval, "timezone": journey["timezone"],
+                "from": instant(found[0].start), "to": instant(found[-1].end),
+                "buckets": [series_item(row) for row in series.series(database, journey_id, found)],
+            },
         }
+
+
+class JourneyMessages:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @spec.validate(
+        query=schemas.ListMessagesQuery,
+        resp=Response(HTTP_200=responses.MessagePage, **errors(404, 422)),
+        tags=["enrollments"],
+    )
+    def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
+        """A page of the journey's messages, in the order requested: each with its attempts,
+        its status and its last error."""
+        query: schemas.ListMessagesQuery = req.context.query
+        database = self.services.database
+        if journey_queries.get_journey(database, journey_id, tenant_of(req)) is None:
+            raise NotFound(f"journey {journey_id} not found")
+        rows, total = enrollment_queries.list_messages(
+            database, journey_id, query.status, query.skip, query.take)
+        resp.media = {"data": [message_item(row) for row in rows],
+                      "meta": {"total": total, "skip": query.skip, "take": query.take}}

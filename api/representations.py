@@ -131,8 +131,8 @@ def history_item(row: Row) -> dict[str, Any]:
 def step_stats_item(row: Row) -> dict[str, Any]:
     item: dict[str, Any] = {
         "stepId": row["id"], "stepNumber": row["step_number"], "name": row["name"],
-        "type": row["type"], **{key: int(row[key]) for key in ("entered", "completed", "failed",
-                                                              "waiting")}}
+        "type": row["type"],
+        **{key: int(row[key]) for key in ("entered", "completed", "exited", "failed", "waiting")}}
     if row["type"] == "CONDITION":
         item["branches"] = {"yes": int(row["branch_yes"]), "no": int(row["branch_no"])}
     if row["type"] == "SPLIT":
@@ -142,6 +142,21 @@ def step_stats_item(row: Row) -> dict[str, Any]:
             for index, split in enumerate(row["config"].get("splits") or [])
         ]
     return item
+
+
+def series_item(row: Row) -> dict[str, Any]:
+    return {"start": row["start"], "enrolled": row["enrolled"], "completed": row["completed"],
+            "exited": row["exited"], "failed": row["failed"],
+            "messagesSent": row["messages_sent"], "messagesFailed": row["messages_failed"]}
+
+
+def message_item(row: Row) -> dict[str, Any]:
+    return {"id": row["id"], "enrollmentId": row["enrollment_id"],
+            "customerId": row["customer_id"], "stepId": row["step_id"],
+            "channel": row["channel"], "templateId": row["template_id"],
+            "status": row["status"], "attempts": int(row["attempts"]),
+            "lastError": row["last_error"], "requestedAt": row["requested_at"],
+            "deliveredAt": row["delivered_at"], "updatedAt": row["updated_at"]}
 
 
 def customer_document(customer: Customer | Row) -> dict[str, Any]:

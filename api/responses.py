@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas import EnrollmentStatus, Status, StepType
 
@@ -204,16 +204,57 @@ class StepStats(BaseModel):
     type: StepType
     entered: int
     completed: int
-    failed: int
+    exited: int = Field(description="Enrollments that exited while at this step")
+    failed: int = Field(description="Enrollments that failed at this step")
     waiting: int
     branches: dict[str, int] | None = None
     variants: list[dict[str, Any]] | None = None
+
+
+class SeriesBucket(BaseModel):
+    start: str = Field(description="The bucket's first instant, ISO-8601 in the journey's "
+                                    "time zone (its offset tells the two hours of a fall-back)")
+    enrolled: int
+    completed: int
+    exited: int
+    failed: int
+    messagesSent: int = Field(description="Messages delivered (SEND steps completed)")
+    messagesFailed: int = Field(description="Messages that failed for good")
+
+
+class Series(BaseModel):
+    interval: Literal["hour", "day", "week"]
+    timezone: str
+    from_: str = Field(alias="from", description="The first bucket's start (UTC)")
+    to: str = Field(description="The last bucket's end (UTC)")
+    buckets: list[SeriesBucket]
+
+
+class MessageItem(BaseModel):
+    id: str
+    enrollmentId: str
+    customerId: str
+    stepId: str
+    channel: str
+    templateId: str
+    status: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"]
+    attempts: int = Field(description="Attempts made, the delivered one included")
+    lastError: str | None
+    requestedAt: str
+    deliveredAt: str | None
+    updatedAt: str
+
+
+class MessagePage(BaseModel):
+    data: list[MessageItem]
+    meta: PageMeta
 
 
 class JourneyStats(BaseModel):
     journeyId: str
     totals: dict[str, int]
     steps: list[StepStats]
+    series: Series
 
 
 class Health(BaseModel):

@@ -185,6 +185,17 @@ class GetJourneyQuery(Query):
     asOf: AsOf = None
 
 
+class StatsQuery(Query):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    tenantId: Token | None = None
+    from_: AsOf = Field(default=None, alias="from",
+                        description="The series' first instant (default: `to` less 2 days, "
+                                    "30 days or 12 weeks by interval)")
+    to: AsOf = Field(default=None, description="The series' end, excluded (default: now)")
+    interval: Literal["hour", "day", "week"] = "day"
+
+
 class GetEnrollmentQuery(Query):
     tenantId: Token | None = None
     asOf: AsOf = None
@@ -198,3 +209,7 @@ class PageQuery(Query):
     skip: int = Field(default=0, ge=0, le=10_000_000)
     take: int = Field(default=25, ge=1, le=500)
     tenantId: Token | None = None
+
+
+class ListMessagesQuery(PageQuery):
+    status: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"] | None = None

@@ -10,15 +10,30 @@ from operator import itemgetter
 from typing import Any
 
 from storage.database import Cursor, Row
+from storage.values import from_json
 
 ENROLLMENT_COLUMNS = ("id", "journey_id", "tenant_id", "customer_id", "status", "current_step_id",
                       "waiting_until", "enrolled_at", "ended_at", "reason", "source",
                       "steps_entered", "position")
 HISTORY_COLUMNS = ("enrollment_id", "seq", "step_id", "step_name", "step_type", "status",
                    "started_at", "completed_at", "outcome")
-STAT_COLUMNS = ("entered", "completed", "failed", "waiting", "branch_yes", "branch_no")
+STAT_COLUMNS = ("entered", "completed", "exited", "failed", "waiting", "branch_yes",
+                "branch_no")
 JOURNEY_STAT_COLUMNS = ("total_enrolled", "total_completed", "total_exited", "total_failed",
                         "active_enrollments")
+MESSAGE_COLUMNS = ("id", "tenant_id", "journey_id", "enrollment_id", "customer_id", "step_id",
+                   "channel", "template_id", "requested_at", "delivered_at", "updated_at",
+                   "attempts", "status", "last_error")
+MESSAGE_CHANGES = ("status", "delivered_at", "updated_at", "attempts", "last_error")
+SERIES_COLUMNS = ("enrolled", "completed", "exited", "failed", "messages_sent",
+                  "messages_failed")
+# The quarter of an hour a minute of an instant (as `iso` writes it) falls in.
+_QUARTERS = {f"{m:02d}": f"{m // 15 * 15:02d}:00.000Z" for m in range(60)}
+
+
+def quarter(at: str) -> str:
+    """The start of the quarter hour (UTC) of instant `at`, written as `iso` writes it."""
+    return at[:14] + _QUARTERS[at[14:16]]
 
 
 class Batch:
@@ -34,6 +49,9 @@ class Batch:
         self.stats: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.variants: Counter[tuple[str, str, int]] = Counter()
         self.journeys: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.series: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.messages: dict[str, Row] = {}
+        self.new_messages: set[str] = set()
 
     @classmethod
     def read(cls, cursor: Cursor, enrollment_ids: set[str]) -> Batch:
@@ -63,6 +81,26 @@ class Batch:
     def current(self, enrollment: Row) -> Row:
         return self.history[(enrollment["id"], enrollment["steps_entered"])]
 
+    def count(self, journey_id: str, at: str, column: str) -> None:
+        """One more of `column` in the journey's series, in the quarter hour of `at`."""
+        self.series[(journey_id, quarter(at))][column] += 1
+
+    def request(self, message: Row) -> None:
+        self.messages[message["id"]] = message
+        self.new_messages.add(message["id"])
+
+    def message(self, enrollment: Row, message_id: str) -> Row:
+        """The row of the message the enrollment's current step sends: as this batch has
+        it, or, for one requested before it, the columns that change (read from the step's
+        outcome, which counts the attempts and keeps the last error)."""
+        row = self.messages.get(message_id)
+        if row is None:
+            outcome = from_json(self.current(enrollment)["outcome"])
+            row = self.messages[message_id] = {
+                "id": message_id, "status": "PENDING", "delivered_at": None, "updated_at": None,
+                "attempts": outcome.get("attempts", 0), "last_error": outcome.get("lastError")}
+        return row
+
     def write(self, cursor: Cursor) -> None:
         insert_or_update(cursor, "enrollments", ENROLLMENT_COLUMNS, ("id",),
                           self.enrollments, self.new_enrollments)
@@ -79,6 +117,17 @@ class Batch:
             [(*key, count) for key, count in self.variants.items()],
             "ON CONFLICT (journey_id, step_id, variant) "
             "DO UPDATE SET entered = step_variant_stats.entered + excluded.entered",
+        )
+        cursor.insert_many("messages", MESSAGE_COLUMNS, [
+            itemgetter(*MESSAGE_COLUMNS)(self.messages[i]) for i in self.new_messages])
+        cursor.update_many("messages", ("id",), MESSAGE_CHANGES, [
+            (*itemgetter(*MESSAGE_CHANGES)(row), key) for key, row in self.messages.items()
+            if key not in self.new_messages])
+        additions = ", ".join(f"{c} = journey_series.{c} + excluded.{c}" for c in SERIES_COLUMNS)
+        cursor.insert_many(
+            "journey_series", ("journey_id", "bucket", *SERIES_COLUMNS),
+            [(*key, *(counts[c] for c in SERIES_COLUMNS)) for key, counts in self.series.items()],
+            f"ON CONFLICT (journey_id, bucket) DO UPDATE SET {additions}",
         )
         additions = ", ".join(f"{c} = journey_stats.{c} + excluded.{c}"
                               for c in JOURNEY_STAT_COLUMNS)

@@ -100,7 +100,8 @@ def step_stats(database: Database, journey_id: str) -> list[Row]:
     rows = database.query(
         "SELECT s.id, s.step_number, s.name, s.type, s.config, "
         "COALESCE(t.entered, 0) AS entered, COALESCE(t.completed, 0) AS completed, "
-        "COALESCE(t.failed, 0) AS failed, COALESCE(t.waiting, 0) AS waiting, "
+        "COALESCE(t.exited, 0) AS exited, COALESCE(t.failed, 0) AS failed, "
+        "COALESCE(t.waiting, 0) AS waiting, "
         "COALESCE(t.branch_yes, 0) AS branch_yes, COALESCE(t.branch_no, 0) AS branch_no "
         "FROM journey_steps s LEFT JOIN step_stats t "
         "ON t.journey_id = s.journey_id AND t.step_id = s.id "
@@ -115,3 +116,16 @@ def step_stats(database: Database, journey_id: str) -> list[Row]:
         variants.setdefault(row["step_id"], {})[int(row["variant"])] = int(row["entered"])
     return [{**row, "config": from_json(row["config"]) or {}, "variants": variants.get(row["id"], {})}
             for row in rows]
+
+
+def list_messages(
+    database: Database, journey_id: str, status: str | None, skip: int, take: int
+) -> tuple[list[Row], int]:
+    """A page of the journey's messages in the order they were requested, and the total."""
+    where = "WHERE journey_id = ?" + (" AND status = ?" if status else "")
+    params: list[Any] = [journey_id, *([status] if status else [])]
+    rows = database.query(
+        f"SELECT * FROM messages {where} ORDER BY requested_at, id LIMIT ? OFFSET ?",
+        [*params, take, skip])
+    total = database.query_one(f"SELECT COUNT(*) AS total FROM messages {where}", params)
+    return rows, int(total["total"]) if total else 0

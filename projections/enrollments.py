@@ -14,7 +14,12 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from domain.enrollment import Enrollment
-from projections.enrollment_batch import JOURNEY_STAT_COLUMNS, STAT_COLUMNS, Batch
+from projections.enrollment_batch import (
+    JOURNEY_STAT_COLUMNS,
+    SERIES_COLUMNS,
+    STAT_COLUMNS,
+    Batch,
+)
 from projections.projection import Projection, event_name, expand
 from storage.database import Cursor, Dialect, Row
 from storage.event_log import Item
@@ -27,7 +32,7 @@ class EnrollmentsProjection(Projection):
     name = "enrollments"
     weight = 4
     tables = ("enrollments", "enrollment_steps", "step_stats", "step_variant_stats",
-              "journey_stats")
+              "journey_stats", "journey_series", "messages")
     topics = frozenset(get_topic(getattr(Enrollment, n)) for n in ("Enrolled", "Advanced"))
     # An enrollment's rows are its own; the statistics are sums of its deltas.
     replayed_from = get_topic(Enrollment.Enrolled)  # type: ignore[attr-defined]
@@ -60,6 +65,18 @@ class EnrollmentsProjection(Projection):
             "entered BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (journey_id, step_id, variant))",
             "CREATE TABLE IF NOT EXISTS journey_stats (journey_id TEXT PRIMARY KEY, "
             + ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in JOURNEY_STAT_COLUMNS) + ")",
+            "CREATE TABLE IF NOT EXISTS journey_series (journey_id TEXT NOT NULL, "
+            "bucket TEXT NOT NULL, "
+            + ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in SERIES_COLUMNS)
+            + ", PRIMARY KEY (journey_id, bucket))",
+            "CREATE TABLE IF NOT EXISTS messages ("
+            "id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, journey_id TEXT NOT NULL, "
+            "enrollment_id TEXT NOT NULL, customer_id TEXT NOT NULL, step_id TEXT NOT NULL, "
+            "channel TEXT NOT NULL, template_id TEXT NOT NULL, requested_at TEXT NOT NULL, "
+            "delivered_at TEXT, updated_at TEXT NOT NULL, attempts INTEGER NOT NULL, "
+            "status TEXT NOT NULL, last_error TEXT)",
+            "CREATE INDEX IF NOT EXISTS messages_by_journey "
+            "ON messages (journey_id, status, requested_at, id)",
         ]
 
     def apply_batch(self, cursor: Cursor, items: Sequence[Item]) -> None:
@@ -92,6 +109,7 @@ class EnrollmentsProjection(Projection):
         }
         batch.enrollments[row["id"]] = row
         batch.new_enrollments.add(row["id"])
+        batch.count(event.journey_id, row["enrolled_at"], "enrolled")
         counters = batch.journeys[event.journey_id]
         counters["total_enrolled"] += 1
         counters["active_enrollments"] += 1
@@ -107,6 +125,10 @@ class EnrollmentsProjection(Projection):
         if event.step_type == "SEND":  # the errors of the attempts before the one delivered
             errors = from_json(current["outcome"]).get("errors")
             outcome = {**outcome, "errors": errors} if errors else outcome
+            message = batch.message(row, outcome["messageId"])
+            message.update(status="DELIVERED", delivered_at=at, updated_at=at,
+                           attempts=outcome.get("attempts", message["attempts"] + 1))
+            batch.count(row["journey_id"], at, "messages_sent")
         current.update(status="COMPLETED", completed_at=at, step_type=event.step_type,
                        outcome=to_json(outcome))
         journey_id = row["journey_id"]
@@ -131,6 +153,14 @@ class EnrollmentsProjection(Projection):
 
     @staticmethod
     def _messagerequested(batch: Batch, row: Row, event: Any) -> None:
+        at = iso(event.at)
+        batch.request({
+            "id": event.message_id, "tenant_id": row["tenant_id"],
+            "journey_id": row["journey_id"], "enrollment_id": row["id"],
+            "customer_id": row["customer_id"], "step_id": event.step_id,
+            "channel": event.channel, "template_id": event.template_id, "requested_at": at,
+            "delivered_at": None, "updated_at": at, "attempts": 0, "status": "PENDING",
+            "last_error": None})
         batch.current(row)["outcome"] = to_json({
             "messageId": event.message_id, "channel": event.channel,
             "templateId": event.template_id, "attempts": 0})
@@ -138,6 +168,8 @@ class EnrollmentsProjection(Projection):
     @staticmethod
     def _deliveryfailed(batch: Batch, row: Row, event: Any) -> None:
         current = batch.current(row)
+        batch.message(row, event.message_id).update(
+            attempts=event.attempt, last_error=event.reason, updated_at=iso(event.at))
         before = from_json(current["outcome"])
         attempt = {"attempt": event.attempt, "error": event.reason, "at": iso(event.at)}
         current["outcome"] = to_json({**before, "messageId": event.message_id,
@@ -163,11 +195,18 @@ class EnrollmentsProjection(Projection):
             if current["status"] == "ACTIVE":
                 current.update(status="FAILED" if status == "FAILED" else "SKIPPED",
                                completed_at=at)
-            if status == "FAILED":
-                batch.bump(row["journey_id"], step_id, "failed")
+                message_id = from_json(current["outcome"]).get("messageId")
+                if message_id:  # a message pending at that step: it never goes
+                    failed = status == "FAILED"
+                    batch.message(row, message_id).update(
+                        status="FAILED" if failed else "CANCELLED", updated_at=at)
+                    if failed:
+                        batch.count(row["journey_id"], at, "messages_failed")
+            batch.bump(row["journey_id"], step_id, "failed" if status == "FAILED" else "exited")
             if row["waiting_until"]:
                 batch.bump(row["journey_id"], step_id, "waiting", -1)
         row.update(status=status, ended_at=at, reason=reason, waiting_until=None)
+        batch.count(row["journey_id"], at, status.lower())
         counters = batch.journeys[row["journey_id"]]
         counters[ENDED[status]] += 1
         counters["active_enrollments"] -= 1

@@ -193,3 +193,73 @@ def test_a_secret_that_is_not_a_standard_webhooks_secret_is_refused() -> None:
     for secret in ("s3cret", "whsec_not base64!"):
         with pytest.raises(ValueError, match="whsec_"):
             WebhookChannel("http://127.0.0.1:1/hook", secret)
+
+
+def messages(running: Running, jid: str, **params: Any) -> dict[str, Any]:
+    page: dict[str, Any] = running.client.simulate_get(f"/journeys/{jid}/messages",
+                                                       params=params).json
+    return page
+
+
+def test_the_messages_read_model_counts_every_attempt_and_keeps_the_last_error(
+    running: Running, receiver: Receiver, clock: Clock
+) -> None:
+    clock.now = T0
+    receiver.script = [500, 503, 200]
+    jid = send_journey(running)
+    scheduler = running.system.scheduler
+    scheduler.tick(T0)
+    pending = messages(running, jid)["data"]
+    assert [(m["status"], m["attempts"], m["lastError"]) for m in pending] == \
+        [("PENDING", 1, "HTTP 500")]
+    scheduler.tick(T0 + timedelta(seconds=60))
+    scheduler.tick(T0 + timedelta(seconds=180))
+
+    page = messages(running, jid)
+    [message] = page["data"]
+    assert page["meta"] == {"total": 1, "skip": 0, "take": 25}
+    assert (message["status"], message["attempts"], message["lastError"]) == \
+        ("DELIVERED", 3, "HTTP 503")
+    assert message["id"] == receiver.requests[0]["key"]
+    assert (message["channel"], message["templateId"], message["customerId"]) == \
+        ("EMAIL", "hello", "ada")
+    assert message["requestedAt"] == "2025-12-14T09:00:00.000Z"
+    assert message["deliveredAt"] == "2025-12-14T09:03:00.000Z"
+    assert messages(running, jid, status="FAILED")["data"] == []
+    assert messages(running, jid, status="DELIVERED")["data"] == [message]
+    series = running.client.simulate_get(f"/journeys/{jid}/stats", params={
+        "from": "2025-12-14T00:00:00+02:00", "to": "2025-12-15T00:00:00+02:00"}).json["series"]
+    [day] = series["buckets"]
+    assert day["start"] == "2025-12-14T00:00:00+02:00", "a day of the journey's time zone"
+    assert (day["enrolled"], day["completed"], day["messagesSent"], day["messagesFailed"]) == \
+        (1, 1, 1, 0)
+
+
+def test_a_message_that_failed_or_was_abandoned_says_so(
+    running: Running, receiver: Receiver, clock: Clock
+) -> None:
+    clock.now = T0
+    receiver.script = [422]
+    failed = send_journey(running)
+    scheduler = running.system.scheduler
+    scheduler.tick(T0)
+    [message] = messages(running, failed)["data"]
+    assert (message["status"], message["attempts"], message["lastError"]) == \
+        ("FAILED", 1, "HTTP 422")
+    stats = running.client.simulate_get(f"/journeys/{failed}/stats").json
+    assert stats["series"]["buckets"][-1]["messagesFailed"] == 1
+
+    receiver.script = [503]
+    cancelled = send_journey(running)
+    scheduler.tick(T0)
+    assert running.client.simulate_delete(
+        f"/journeys/{cancelled}/enrollments/ada").status_code == 204
+    [message] = messages(running, cancelled)["data"]
+    assert (message["status"], message["attempts"], message["lastError"]) == \
+        ("CANCELLED", 1, "HTTP 503")
+    steps = running.client.simulate_get(f"/journeys/{cancelled}/stats").json["steps"]
+    assert (steps[0]["exited"], steps[0]["failed"]) == (1, 0)
+    assert running.client.simulate_get(f"/journeys/{cancelled}/messages",
+                                       params={"status": "BOUNCED"}).status_code == 422
+    assert running.client.simulate_get(f"/journeys/{cancelled}/messages",
+                                       params={"tenantId": "tenant_other"}).status_code == 404

@@ -22,7 +22,8 @@ from tests.integration.history import TABLES, dump, index_names, write_history
 ENROLLMENT_TABLES = {"enrollments": "id", "enrollment_steps": "enrollment_id, seq",
                      "step_stats": "journey_id, step_id",
                      "step_variant_stats": "journey_id, step_id, variant",
-                     "journey_stats": "journey_id", "due_work": "enrollment_id"}
+                     "journey_stats": "journey_id", "due_work": "enrollment_id",
+                     "journey_series": "journey_id, bucket", "messages": "id"}
 T0 = datetime(2025, 12, 14, 9, 0, tzinfo=UTC)
 
 

@@ -35,6 +35,7 @@ ENROLLMENT_TABLES = {"enrollments": "id", "enrollment_steps": "enrollment_id, se
                      "step_stats": "journey_id, step_id",
                      "step_variant_stats": "journey_id, step_id, variant",
                      "journey_stats": "journey_id", "due_work": "enrollment_id",
+                     "journey_series": "journey_id, bucket", "messages": "id",
                      "customers": "id"}
 CONFIGS = {
     "SEND": [{"channel": "EMAIL", "templateId": "t"}, {"channel": "SMS"}],
