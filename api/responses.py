@@ -98,8 +98,11 @@ class Error(BaseModel):
 
 
 class Validation(BaseModel):
-    valid: bool
+    valid: bool = Field(description="No errors: the journey can be activated")
     errors: list[FieldError]
+    warnings: list[FieldError] = Field(
+        description="Allowed but likely not meant (a branch or a variant without an explicit "
+                    "target, a step falling through into another branch); never block")
 
 
 class EnrollmentItem(BaseModel):

@@ -105,15 +105,18 @@ class StepValidation:
         tags=["steps"],
     )
     def on_get(self, req: falcon.Request, resp: falcon.Response, journey_id: str) -> None:
-        """Whether the step graph is valid, listing every problem."""
+        """Whether the step graph is valid, listing every problem (`errors`, which block
+        activation) and what is allowed but likely not meant (`warnings`, which do not)."""
         database = self.services.database
         journey = journey_queries.get_journey(database, journey_id, tenant_of(req))
         if journey is None:
             raise NotFound(f"journey {journey_id} not found")
         problems = journey_queries.journey_problems(database, journey_id, journey["trigger_type"])
+        warnings = journey_queries.journey_warnings(database, journey_id)
         resp.media = {
             "valid": not problems,
             "errors": [{"field": p.field, "message": p.message} for p in problems],
+            "warnings": [{"field": p.field, "message": p.message} for p in warnings],
         }
 
 

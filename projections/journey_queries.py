@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import Problem
-from domain.graph import graph_problems
+from domain.graph import graph_problems, graph_warnings
 from domain.steps import Step
 from projections.enrollment_batch import JOURNEY_STAT_COLUMNS as COUNTERS
 from projections.journeys import load_steps
@@ -69,6 +69,11 @@ def journey_counters(database: Database, journey_id: str) -> Row:
 def journey_problems(database: Database, journey_id: str, trigger_type: str) -> list[Problem]:
     """What would stop the journey's current step graph from being activated."""
     return graph_problems(journey_steps(database, journey_id), trigger_type)
+
+
+def journey_warnings(database: Database, journey_id: str) -> list[Problem]:
+    """What is allowed in the journey's step graph but likely not meant."""
+    return graph_warnings(journey_steps(database, journey_id))
 
 
 class TriggeredJourneys:

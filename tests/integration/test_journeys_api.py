@@ -324,8 +324,29 @@ def test_a_valid_graph_is_shown_valid_before_activation(client: testing.TestClie
 
     shown = client.simulate_get(f"/journeys/{journey['id']}/validation")
 
-    assert shown.json == {"valid": True, "errors": []}
+    assert shown.json == {"valid": True, "errors": [], "warnings": []}
     assert client.simulate_post(f"/journeys/{journey['id']}/activate").status_code == 200
+
+
+def test_warnings_do_not_block_activation(client: testing.TestClient) -> None:
+    from tests.integration.builders import END, SEND, add_step
+
+    journey = create_journey(client)
+    jid = journey["id"]
+    condition = add_step(client, jid, type="CONDITION", name="Gold?", config={"rules": [
+        {"field": "tier", "operator": "eq", "value": "Gold"}]})
+    add_step(client, jid, **{**SEND, "name": "Gold offer"})
+    other = add_step(client, jid, **{**SEND, "name": "Plain offer"})
+    add_step(client, jid, **END)
+    assert client.simulate_patch(f"/journeys/{jid}/steps/{condition['id']}",
+                                 json={"nextStepNoId": other["id"]}).status_code == 200
+
+    shown = client.simulate_get(f"/journeys/{jid}/validation").json
+    assert (shown["valid"], shown["errors"]) == (True, [])
+    assert [w["field"] for w in shown["warnings"]] == ["steps[1].nextStepYesId",
+                                                       "steps[2].nextStepId"]
+    assert "steps[3]" in shown["warnings"][1]["message"]
+    assert client.simulate_post(f"/journeys/{jid}/activate").status_code == 200
 
 
 def test_activation_needs_at_least_one_step(client: testing.TestClient) -> None:
@@ -360,7 +381,9 @@ def test_activation_lists_every_graph_problem(client: testing.TestClient) -> Non
 
     assert result.status_code == 409
     assert shown.status_code == 200
-    assert shown.json == {"valid": False, "errors": result.json["errors"]}
+    assert (shown.json["valid"], shown.json["errors"]) == (False, result.json["errors"])
+    assert {w["field"] for w in shown.json["warnings"]} >= {
+        "steps[3].nextStepYesId", "steps[3].nextStepNoId"}, "warnings beside the errors"
     problems = {(e["field"], e["message"]) for e in result.json["errors"]}
     fields = {field for field, _ in problems}
     assert "steps[1].config.templateId" in fields

@@ -112,3 +112,35 @@ def test_every_problem_is_listed_not_just_the_first() -> None:
         "steps[3].config.combinator",
         "steps[3].config.rules",
     ]
+
+
+def condition(id_: str, **kw: object) -> Step:
+    return Step(id=id_, type="CONDITION", name=id_,  # type: ignore[arg-type]
+                config={"rules": [{"field": "x", "operator": "eq", "value": 1}]}, **kw)
+
+
+def test_a_branch_without_a_target_and_a_fall_through_into_another_branch_warn() -> None:
+    from domain.graph import graph_warnings
+
+    steps = [condition("c", next_step_no_id="b"), send("a"), send("b"), Step("e", "END", "e")]
+
+    assert graph_problems(steps, "x") == []
+    assert [(w.field, w.message) for w in graph_warnings(steps)] == [
+        ("steps[1].nextStepYesId",
+         "the yes branch has no explicit target: it falls through to steps[2]"),
+        ("steps[2].nextStepId", "falls through by number to steps[3], where the no branch "
+                                "of steps[1] goes: set nextStepId if that is meant"),
+    ]
+
+
+def test_explicit_targets_and_falling_into_an_end_do_not_warn() -> None:
+    from domain.graph import graph_warnings
+
+    steps = [condition("c", next_step_yes_id="a", next_step_no_id="b"),
+             send("a", next_step_id="e"), send("b"), Step("e", "END", "e")]
+    assert graph_warnings(steps) == []
+    split = Step("s", "SPLIT", "s", {"splits": [{"percentage": 50, "nextStepId": "a"},
+                                                {"percentage": 50}]})
+    warned = graph_warnings([split, send("a"), Step("e", "END", "e")])
+    assert [w.field for w in warned] == ["steps[1].config.splits[1].nextStepId"]
+    assert graph_warnings([send("a"), send("b"), Step("e", "END", "e")]) == []
