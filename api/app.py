@@ -19,6 +19,7 @@ from api.journeys import JourneyCollection, JourneyItem, JourneyLifecycle
 from api.metrics import Metrics
 from api.observing import RequestLog
 from api.openapi import OpenApiDocument, spec
+from api.simulate import JourneySimulation
 from api.steps import StepCollection, StepItem, StepValidation
 from domain.caller import ReceiptTaken
 
@@ -102,6 +103,7 @@ def create_app(
         ("/journeys/{journey_id}/steps/reorder", steps, "reorder"),
         ("/journeys/{journey_id}/steps/{step_id}", StepItem(services), None),
         ("/journeys/{journey_id}/validation", StepValidation(services), None),
+        ("/journeys/{journey_id}/simulate", JourneySimulation(services), None),
         ("/journeys/{journey_id}/enrollments", EnrollmentCollection(services), None),
         ("/journeys/{journey_id}/enrollments/{key}", EnrollmentItem(services), None),
         ("/journeys/{journey_id}/stats", JourneyStats(services), None),

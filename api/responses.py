@@ -309,3 +309,35 @@ class TriggerEventDetail(BaseModel):
     customer: dict[str, Any] | None
     status: Literal["PENDING", "MATCHED"]
     outcomes: list[TriggerOutcome]
+
+
+class SimulatedMessage(BaseModel):
+    messageId: str
+    stepId: str
+    channel: str
+    templateId: str
+    requestedAt: str
+
+
+class SimulatedCustomer(BaseModel):
+    customerId: str
+    enrollmentId: str = Field(description="Derived from the journey and the customer; never "
+                                          "saved")
+    status: EnrollmentStatus
+    currentStepNumber: int | None
+    waitingUntil: str | None
+    endedAt: str | None
+    reason: str | None
+    stoppedBy: Literal["UNTIL", "PASS_LIMIT"] | None = Field(
+        description="Why the run left it ACTIVE: it reached `until` (UNTIL), or the engine's "
+                    "passes per customer ran out (PASS_LIMIT)")
+    path: list[HistoryItem]
+    messages: list[SimulatedMessage]
+
+
+class Simulation(BaseModel):
+    journeyId: str
+    startAt: str
+    until: str
+    customers: list[SimulatedCustomer]
+    steps: list[StepStats]

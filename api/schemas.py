@@ -213,3 +213,19 @@ class PageQuery(Query):
 
 class ListMessagesQuery(PageQuery):
     status: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"] | None = None
+
+
+Instant = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_in_utc)]
+
+
+class SimulatedCustomer(Request):
+    customerId: Token
+    attributes: FreeForm | None = Field(
+        default=None, description="What the run's conditions read (default: the stored "
+                                  "customer's attributes, none for an unknown customer)")
+
+
+class Simulate(Request):
+    customers: list[SimulatedCustomer] = Field(min_length=1, max_length=1000)
+    startAt: Instant | None = Field(default=None, description="Default: now")
+    until: Instant | None = Field(default=None, description="Default: a year after startAt")
