@@ -27,7 +27,7 @@ def journeys(draw: st.DrawFn) -> list[dict[str, Any]]:
     for index in range(count):
         ahead = count - index - 1  # how many steps follow this one
 
-        def target() -> int | None:
+        def target(ahead: int = ahead) -> int | None:
             return draw(st.one_of(st.none(), st.integers(1, ahead))) if ahead else None
 
         kind = draw(st.sampled_from(["SEND", "WAIT", "CONDITION", "SPLIT", "UPDATE", "END"]))
