@@ -1,4 +1,5 @@
-"""The `journeys` command: serve, api, scheduler, tick, projections status|rebuild|run."""
+"""The `journeys` command: serve, api, scheduler, tick, projections
+status|rebuild|verify|run, keys."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from functools import partial
 from eventsourcing.persistence import PersistenceError
 from tqdm import tqdm
 
-from journeys import keys
+from journeys import keys, verifying
 from journeys.clock import system_clock
 from journeys.logs import configure_logging
 from journeys.settings import SettingsError, batch_size, database_url, store_for, tune_collector
@@ -118,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         "file of its own beside the database, copied in at the end)",
     )
     _add_database(rebuild)
+    verifying.add_command(projections, _add_database)
     run = projections.add_parser("run", help="follow the log and keep read models current")
     run.add_argument("--interval", type=float, default=0.1, help="poll interval in seconds")
     _add_database(run)
@@ -145,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "metrics_port", None):
             _serve_metrics(args.metrics_port)
         system = build_system(url, batch_size=getattr(args, "batch_size", None),
-                              create_tables=getattr(args, "action", None) != "status")
+                              create_tables=getattr(args, "action", None) not in ("status",
+                                                                                  "verify"))
     except (SettingsError, PersistenceError) as error:
         if sock:
             sock.close()
@@ -188,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _status(system, url)
     if args.action == "rebuild":
         return _rebuild(system, args.name, args.workers, url)
+    if args.action == "verify":
+        try:
+            return verifying.run(system, args.name, url)
+        finally:
+            system.services.app.close()
     from journeys.server import wait_for_signal
 
     wait_for_signal(system, [projections_loop])

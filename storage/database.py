@@ -157,6 +157,13 @@ class Database:
         with self.transaction(commit=False) as cursor:
             yield cursor
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Cursor]:
+        """A read-only transaction whose statements all see one snapshot of the database,
+        however long it lasts. SQLite: a transaction's reads do (WAL)."""
+        with self.transaction(commit=False) as cursor:
+            yield cursor
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.reading() as cursor:
             return cursor.execute(statement, params).fetchall()

@@ -177,6 +177,12 @@ class PostgresDatabase(Database):
             yield PostgresCursor(raw)
 
     @contextmanager
+    def snapshot(self) -> Iterator[Cursor]:
+        with self._datastore.transaction(commit=True) as raw:
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresCursor(raw)
+
+    @contextmanager
     def schema_lock(self) -> Iterator[None]:
         """Processes started together otherwise race on the library's `CREATE OR REPLACE
         FUNCTION` ("tuple concurrently updated")."""
