@@ -1,7 +1,7 @@
 """Verifying read models: rebuilt from the log into scratch tables, beside the live ones and
 at the same position, then compared row by row (`journeys projections verify`).
 
-The scratch tables live in a SQLite file of their own (`decisions/0040`), so the live
+The scratch tables live in a SQLite file of their own (`decisions/0043`), so the live
 tables are only read, while the service runs. The rebuild goes up to the live read model's
 position; the live rows are then read in one snapshot, in which its position is read
 again, and the rebuild is brought to that position before the two are compared. The live

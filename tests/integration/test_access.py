@@ -159,7 +159,12 @@ def test_another_tenants_journey_is_404_exactly_as_an_unknown_one(
         b.post(f"/journeys/{jid}/enrollments", json={"customerId": "c"}),
         b.get(f"/journeys/{jid}/stats"),
         b.get(f"/journeys/{jid}/validation"),
+        b.get(f"/journeys/{jid}/events"),
+        b.get(f"/journeys/{jid}/messages"),
+        b.get(f"/journeys/{jid}", params={"asOf": "2030-01-01T00:00:00Z"}),
+        b.post(f"/journeys/{jid}/simulate", json={"customers": [{"customerId": "ada"}]}),
         b.get("/customers/ada"),
+        b.get("/customers/ada/enrollments"),
     ):
         assert seen.status_code == 404, seen.text
     assert a.get(f"/journeys/{jid}").json["name"] == journey["name"], "nothing changed"
