@@ -13,6 +13,7 @@ from api.openapi import errors, spec
 from api.representations import (
     customer_document,
     customer_enrollment_item,
+    page,
     trigger_event_document,
 )
 from domain.application import ProfileSaved
@@ -79,8 +80,8 @@ class CustomerEnrollments:
             database, tenant, customer_id, query.skip, query.take)
         if not total and get_customer(database, tenant, customer_id) is None:
             raise NotFound(f"customer {customer_id} not found")
-        resp.media = {"data": [customer_enrollment_item(row) for row in rows],
-                      "meta": {"total": total, "skip": query.skip, "take": query.take}}
+        resp.media = page([customer_enrollment_item(row) for row in rows],
+                          total, query.skip, query.take)
 
 
 def _check_customer_id(customer_id: str) -> None:

@@ -20,6 +20,7 @@ from api.representations import (
     enrollment_item,
     instant,
     message_item,
+    page,
     series_item,
     step_stats_item,
 )
@@ -51,8 +52,8 @@ class EnrollmentCollection:
         self._journey(req, journey_id)
         rows, total = enrollment_queries.list_enrollments(
             self.services.database, journey_id, query.status, query.skip, query.take)
-        resp.media = {"data": [enrollment_item(row) for row in rows],
-                      "meta": {"total": total, "skip": query.skip, "take": query.take}}
+        resp.media = page([enrollment_item(row) for row in rows],
+                          total, query.skip, query.take)
 
     @spec.validate(
         json=schemas.Enroll,
@@ -189,5 +190,5 @@ class JourneyMessages:
             raise NotFound(f"journey {journey_id} not found")
         rows, total = enrollment_queries.list_messages(
             database, journey_id, query.status, query.skip, query.take)
-        resp.media = {"data": [message_item(row) for row in rows],
-                      "meta": {"total": total, "skip": query.skip, "take": query.take}}
+        resp.media = page([message_item(row) for row in rows],
+                          total, query.skip, query.take)

@@ -11,15 +11,16 @@ from api import responses, schemas
 from api.context import Services
 from api.journeys import tenant_of
 from api.openapi import errors, spec
+from api.representations import page
 from domain.errors import NotFound
 from domain.ids import is_id_of
 from projections import history, journey_queries
 
 
-def page(entries: list[dict[str, Any]], skip: int, take: int) -> dict[str, Any]:
-    return {"data": [{"version": e["version"], "type": e["type"], "occurredAt": e["occurred_at"],
-                      "actor": e["actor"], "data": e["data"]} for e in entries[skip:skip + take]],
-            "meta": {"total": len(entries), "skip": skip, "take": take}}
+def history_page(entries: list[dict[str, Any]], skip: int, take: int) -> dict[str, Any]:
+    return page([{"version": e["version"], "type": e["type"], "occurredAt": e["occurred_at"],
+                  "actor": e["actor"], "data": e["data"]} for e in entries[skip:skip + take]],
+                len(entries), skip, take)
 
 
 class JourneyHistory:
@@ -34,7 +35,8 @@ class JourneyHistory:
         query: schemas.PageQuery = req.context.query
         if journey_queries.get_journey(self.services.database, journey_id, tenant_of(req)) is None:
             raise NotFound(f"journey {journey_id} not found")
-        resp.media = page(history.entries(self.services.app, journey_id), query.skip, query.take)
+        entries = history.entries(self.services.app, journey_id)
+        resp.media = history_page(entries, query.skip, query.take)
 
 
 class EnrollmentHistory:
@@ -57,4 +59,4 @@ class EnrollmentHistory:
         entries = history.entries(self.services.app, enrollment_id)
         if not entries or entries[0]["data"].get("journey_id") != journey_id:
             raise missing
-        resp.media = page(entries, query.skip, query.take)
+        resp.media = history_page(entries, query.skip, query.take)

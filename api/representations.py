@@ -32,6 +32,11 @@ JOURNEY_INSTANTS = (
 )
 
 
+def page(data: list[dict[str, Any]], total: int, skip: int, take: int) -> dict[str, Any]:
+    """A page of a list, as every paged GET answers it."""
+    return {"data": data, "meta": {"total": total, "skip": skip, "take": take}}
+
+
 def instant(value: datetime | str | None) -> str | None:
     """An instant as the API shows it; a read model stores it so already."""
     return api_instant(value) if isinstance(value, datetime) else value
