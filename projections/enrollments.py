@@ -20,12 +20,14 @@ from projections.enrollment_batch import (
     STAT_COLUMNS,
     Batch,
 )
-from projections.projection import Projection, event_name, expand
+from projections.projection import Fact, Projection, expand
 from storage.database import Cursor, Dialect, Row
 from storage.event_log import Item
 from storage.values import from_json, iso, to_json
 
 ENDED = {"COMPLETED": "total_completed", "EXITED": "total_exited", "FAILED": "total_failed"}
+FACTS = ("StepCompleted", "WaitStarted", "MessageRequested", "DeliveryFailed", "Completed",
+         "Exited", "Failed")
 
 
 class EnrollmentsProjection(Projection):
@@ -86,15 +88,17 @@ class EnrollmentsProjection(Projection):
         batch.write(cursor)
 
     def fold(self, batch: Batch, items: Iterable[Item]) -> None:
-        """Change the batch's rows by these events, facts apart, in order."""
+        """Change the batch's rows by these events, facts apart, in order. (The hottest
+        loop of a rebuild: a fact's handler is found in a dictionary, its name read
+        inline.)"""
+        handlers = {name: getattr(self, "_" + name.lower()) for name in FACTS}
         for event, position in items:
-            name = event_name(event)
-            if name == "Enrolled":
+            if type(event) is not Fact:  # Enrolled: facts come from Advanced events
                 self._enrolled(batch, event, position)
                 continue
             row = batch.enrollments[event.originator_id]
             row["position"] = position
-            getattr(self, "_" + name.lower())(batch, row, event)
+            handlers[event.kind](batch, row, event)
 
     # Events ----------------------------------------------------------------------
 
@@ -129,8 +133,8 @@ class EnrollmentsProjection(Projection):
             message.update(status="DELIVERED", delivered_at=at, updated_at=at,
                            attempts=outcome.get("attempts", message["attempts"] + 1))
             batch.count(row["journey_id"], at, "messages_sent")
-        current.update(status="COMPLETED", completed_at=at, step_type=event.step_type,
-                       outcome=to_json(outcome))
+        current["status"], current["completed_at"] = "COMPLETED", at
+        current["step_type"], current["outcome"] = event.step_type, to_json(outcome)
         journey_id = row["journey_id"]
         batch.bump(journey_id, event.step_id, "completed")
         if event.step_type == "WAIT":
@@ -140,7 +144,7 @@ class EnrollmentsProjection(Projection):
             batch.bump(journey_id, event.step_id, "branch_yes" if yes else "branch_no")
         elif event.step_type == "SPLIT":
             batch.variants[(journey_id, event.step_id, event.outcome["variant"])] += 1
-        row.update(current_step_id=event.next_step_id, waiting_until=None)
+        row["current_step_id"], row["waiting_until"] = event.next_step_id, None
         if event.next_step_id:
             batch.enter(row, event.next_step_id, getattr(event, "next_step_name", None), at)
 
