@@ -69,7 +69,7 @@ def run(system: System, name: str | None, url: str) -> int:
                 for difference in found:
                     print(difference)
                 differ += len(found)
-                print(f"{projection}: {len(found) or 'no'} difference"
+                print(f"read model {projection}: {len(found) or 'no'} difference"
                       f"{'' if len(found) == 1 else 's'}", file=sys.stderr)
     finally:
         for entry in os.listdir(folder):

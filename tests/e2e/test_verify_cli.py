@@ -55,7 +55,7 @@ def test_verify_beside_a_running_service_finds_nothing(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert sent and set(sent) == {202}, "the service took events all the while"
     for name in ("journeys", "enrollments", "customers", "due_work"):
-        assert f"{name}: no differences" in verified.stderr
+        assert f"read model {name}: no differences" in verified.stderr
     assert verified.stdout == ""
     assert not list(tmp_path.glob("journeys-verify-*")), "the scratch files are gone"
 
@@ -80,7 +80,7 @@ def test_verify_names_each_difference_and_exits_1(tmp_path: Path, postgres_url: 
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert verified.stdout.strip() == (f"journeys (id={jid}) name: live 'Tampered', "
                                        f"rebuilt '{JOURNEY['name']}'")
-    assert "journeys: 1 difference" in verified.stderr
+    assert "read model journeys: 1 difference\n" in verified.stderr
     unknown = journeys("projections", "verify", "nothing", "--database", postgres_url)
     assert unknown.returncode == 2 and "unknown projection 'nothing'" in unknown.stderr
 
