@@ -160,8 +160,8 @@ class EventItem:
         tenant = tenant_for(req, query.tenantId, required=True)
         assert tenant is not None
         services = self.services
-        found = trigger_queries.trigger_event(services.app, services.runner.log,
-                                              services.triggers.journeys, tenant, event_id)
+        found = trigger_queries.trigger_event(services.app, services.runner.log, tenant,
+                                              event_id)
         if found is None:
             raise NotFound(f"event {event_id} not found")
         resp.media = trigger_event_document(found)

@@ -15,9 +15,9 @@ JourneyLookup = Callable[[str, "str | None"], "Journey"]
 
 
 class TriggeredJourneys(Protocol):
-    def journeys_of_type(self, tenant_id: str, event_type: str) -> dict[str, str]:
-        """The tenant's journeys whose triggerType is `event_type` (id -> status), in the
-        order they were made, as far as the read models know."""
+    def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
+        """Ids of the tenant's ACTIVE journeys whose triggerType is `event_type`, as far as
+        the read models know."""
         ...
 
 

@@ -3,6 +3,7 @@ enrolling the customer where the journey's trigger conditions hold."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +32,7 @@ from domain.trigger_outcomes import (
     outcomes_id_for,
 )
 
+log = logging.getLogger("journeys.triggers")
 CONFLICT_ATTEMPTS = 5
 
 
@@ -125,8 +127,12 @@ class Triggers:
             return self._match(triggers, now)
         except RecordConflictError:
             pass
-        except Exception:  # noqa: BLE001 - found again below, on its own, and set aside
-            pass
+        except PersistenceError:
+            raise  # the database, not the triggers: the batch is matched in a later round
+        except Exception as error:  # noqa: BLE001 - logged; each trigger is tried on its own
+            log.warning("matching %d trigger events together failed (%s: %s); matching each "
+                        "on its own, setting aside any that fails", len(triggers),
+                        type(error).__name__, error)
         result = Processed()
         for trigger in triggers:
             result.add(self._match_each(trigger, now))
@@ -149,13 +155,11 @@ class Triggers:
 
     def _match(self, triggers: list[Any], now: datetime | None) -> Processed:
         loaded = Loaded(self.app, self.loader)
-        of_type: dict[tuple[str, str], dict[str, str]] = {}  # journey id -> status
+        candidates: dict[tuple[str, str], list[str]] = {}  # the ACTIVE journeys of a type
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
-            if key not in of_type:
-                of_type[key] = self.journeys.journeys_of_type(*key)
-        candidates = {key: [j for j, status in found.items() if status == ACTIVE]
-                      for key, found in of_type.items()}
+            if key not in candidates:
+                candidates[key] = self.journeys.journeys_triggered_by(*key)
         pairs = [(t, j) for t in triggers for j in candidates[(t.tenant_id, t.event_type)]]
         slot_ids = [slot_id_for(j, t.customer_id) for t, j in pairs]
         loaded.preload([customer_id_for(t.tenant_id, t.customer_id) for t in triggers] + slot_ids
@@ -167,9 +171,10 @@ class Triggers:
         for trigger in triggers:
             key = (trigger.tenant_id, trigger.event_type)
             journey_ids = candidates[key]
-            refused: list[dict[str, Any]] = [{"journey_id": j, "outcome": JOURNEY_NOT_ACTIVE}
-                                             for j, status in of_type[key].items()
-                                             if status != ACTIVE]
+            # A journey of the type that is not ACTIVE gets no record: an archived one would
+            # add an event to every trigger event for good. Its outcome is read from the
+            # absence of any other (`projections/trigger_queries.py`, `decisions/0041`).
+            refused: list[dict[str, Any]] = []
             if journey_ids or trigger.customer:
                 customer = self._customer_for(loaded, trigger)  # the profile it carries is kept
                 profile = {**customer.profile(), **trigger.data}

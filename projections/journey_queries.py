@@ -82,10 +82,19 @@ class TriggeredJourneys:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def journeys_of_type(self, tenant_id: str, event_type: str) -> dict[str, str]:
+    def journeys_triggered_by(self, tenant_id: str, event_type: str) -> list[str]:
         rows = self.database.query(
-            "SELECT id, status FROM journeys WHERE tenant_id = ? AND trigger_type = ? "
-            "ORDER BY created_position",
+            "SELECT id FROM journeys WHERE tenant_id = ? AND trigger_type = ? "
+            "AND status = 'ACTIVE' ORDER BY created_position",
             (tenant_id, event_type),
         )
-        return {row["id"]: row["status"] for row in rows}
+        return [row["id"] for row in rows]
+
+
+def journeys_of_type(database: Database, tenant_id: str, event_type: str) -> dict[str, int]:
+    """The tenant's journeys whose triggerType is `event_type`, in any status: id -> the
+    log position of its creation, in that order."""
+    rows = database.query(
+        "SELECT id, created_position FROM journeys WHERE tenant_id = ? AND trigger_type = ? "
+        "ORDER BY created_position", (tenant_id, event_type))
+    return {row["id"]: int(row["created_position"]) for row in rows}

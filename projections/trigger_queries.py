@@ -9,9 +9,9 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from domain.ids import stable_id, trigger_event_id_for
-from domain.ports import TriggeredJourneys
 from domain.trigger_event import TriggerEvent
-from domain.trigger_outcomes import ENROLLED, TriggerOutcomes, outcomes_id_for
+from domain.trigger_outcomes import ENROLLED, JOURNEY_NOT_ACTIVE, TriggerOutcomes, outcomes_id_for
+from projections.journey_queries import journeys_of_type
 from storage.event_log import EventLog
 from storage.values import iso
 
@@ -36,15 +36,20 @@ def find(app: Application[str], tenant_id: str, event_id: str) -> TriggerEvent |
     return found if found is not None and found.tenant_id == tenant_id else None
 
 
-def trigger_event(app: Application[str], log: EventLog, journeys: TriggeredJourneys,
-                  tenant_id: str, event_id: str) -> dict[str, Any] | None:
-    """The trigger event and its outcomes, in the names of the log; None if unknown."""
+def trigger_event(app: Application[str], log: EventLog, tenant_id: str,
+                  event_id: str) -> dict[str, Any] | None:
+    """The trigger event and its outcomes, in the names of the log; None if unknown.
+
+    The matcher records what it decided against a journey (the conditions, the customer's
+    slot) and the enrollments record themselves. A journey of the event's type that was
+    there before the event and has neither, once the matcher has passed the event, was
+    not ACTIVE when it was matched: nothing is recorded for it (`decisions/0041`)."""
     trigger = find(app, tenant_id, event_id)
     if trigger is None:
         return None
     recorded: TriggerOutcomes | None = _get(app, outcomes_id_for(trigger.id))
     outcomes = {o["journey_id"]: o for o in (recorded.outcomes if recorded else [])}
-    of_type = journeys.journeys_of_type(tenant_id, trigger.event_type)
+    of_type = journeys_of_type(log.database, tenant_id, trigger.event_type)
     made = {stable_id("enrollment", journey_id, trigger.id): journey_id for journey_id in of_type}
     for enrollment_id, enrollment in log.load_many(made).items():
         source = enrollment.source
@@ -53,6 +58,10 @@ def trigger_event(app: Application[str], log: EventLog, journeys: TriggeredJourn
                                          "values": source.get("values", {})}
     position = log.position_of(trigger.id) or 0
     matched = bool(outcomes) or _matcher_position(log) >= position
+    if matched:
+        outcomes.update({journey_id: {"journey_id": journey_id, "outcome": JOURNEY_NOT_ACTIVE}
+                         for journey_id, made_at in of_type.items()
+                         if made_at < position and journey_id not in outcomes})
     return {"event_id": trigger.event_id or trigger.id, "tenant_id": trigger.tenant_id,
             "type": trigger.event_type, "customer_id": trigger.customer_id,
             "occurred_at": iso(trigger.occurred_at), "received_at": iso(trigger.received_at),

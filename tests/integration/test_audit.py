@@ -154,6 +154,25 @@ def test_an_event_answers_its_id_and_later_says_what_it_did_in_each_journey(
         assert client.simulate_get(f"/events/{missing}",
                                    params={"tenantId": "tenant_other"}).status_code == 404
 
+    # Enrolled wherever a journey was ACTIVE: nothing is recorded beside the event, and a
+    # journey made after it is none of its business.
+    client.simulate_post("/events", json={"tenantId": "tenant_123", "type": "go",
+                                          "customerId": "cy", "eventId": "signup-3",
+                                          "data": {"tier": "Gold"}})
+    running.system.scheduler.tick(T0)
+    later = active_journey(client, triggerType="go")["id"]
+    gold_signup = client.simulate_get("/events/signup-3", params={"tenantId": "tenant_123"}).json
+    assert {o["journeyId"]: o["outcome"] for o in gold_signup["outcomes"]} == {
+        gold: "ENROLLED", everyone: "ENROLLED", paused: "JOURNEY_NOT_ACTIVE"}
+    first = client.simulate_get("/events/signup-1", params={"tenantId": "tenant_123"}).json
+    assert {o["journeyId"] for o in first["outcomes"]} == {gold, everyone, paused}, \
+        f"not {later}, made after it"
+    from domain.ids import trigger_event_id_for
+    from domain.trigger_outcomes import outcomes_id_for
+    recorded = running.services.runner.log.position_of(
+        outcomes_id_for(trigger_event_id_for("tenant_123", "signup-3")))
+    assert recorded is None, "an archived or paused journey adds no event per trigger event"
+
 
 def test_as_of_gives_what_the_api_answered_then(running: Running, clock: Clock) -> None:
     """At every instant, `asOf` answers what a plain GET answered at that instant."""
