@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -72,7 +73,5 @@ def run(system: System, name: str | None, url: str) -> int:
                 print(f"read model {projection}: {len(found) or 'no'} difference"
                       f"{'' if len(found) == 1 else 's'}", file=sys.stderr)
     finally:
-        for entry in os.listdir(folder):
-            os.remove(os.path.join(folder, entry))
-        os.rmdir(folder)
+        shutil.rmtree(folder, ignore_errors=True)
     return 1 if differ else 0

@@ -22,7 +22,7 @@ from projections.enrollment_batch import JOURNEY_STAT_COLUMNS, Batch
 from projections.enrollments import EnrollmentsProjection
 from projections.projection import expand
 from storage.database import Database, Row
-from storage.values import from_json, iso
+from storage.values import iso
 
 T = TypeVar("T")
 
@@ -73,24 +73,13 @@ def enrollment(app: Application[str], enrollment_id: str, at: datetime,
     """The enrollment at `at`, in the rows `enrollment_queries.get_enrollment` gives (its
     steps numbered as in `steps_of`, the journey at that instant); None if it had not begun."""
     cutoff = iso(at)
-    events: list[Any] = list(app.events.get(enrollment_id, limit=1))
+    events: list[Any] = list(app.events.get(enrollment_id))
     if not events or type(events[0]).__name__ != "Enrolled" or iso(events[0].at) > cutoff:
         return None
     batch = Batch()
-    facts = expand((event, 0) for event in app.events.get(enrollment_id))
+    facts = expand((event, 0) for event in events)
     EnrollmentsProjection().fold(batch, _until(facts, cutoff, lambda item: item[0]))
-    row = batch.enrollments[enrollment_id]
-    numbers = {step.id: number for number, step in enumerate(steps_of.steps, 1)} if steps_of \
-        else {}
-    names = {step.id: step.name for step in steps_of.steps} if steps_of else {}
-    steps = [
-        {**step, "step_name": step["step_name"] or names.get(step["step_id"]),
-         "step_number": numbers.get(step["step_id"]), "outcome": from_json(step["outcome"]) or {}}
-        for (_, seq), step in sorted(batch.history.items())
-    ]
-    return {**row, "source": from_json(row["source"]),
-            "current_step_number": numbers.get(row["current_step_id"]),
-            "current_step_name": names.get(row["current_step_id"]), "steps": steps}
+    return batch.as_read(steps_of.steps if steps_of else [])[enrollment_id]
 
 
 def listed(database: Database, enrollment: Row) -> Row:

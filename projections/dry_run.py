@@ -12,7 +12,6 @@ from projections.enrollment_batch import STAT_COLUMNS, Batch
 from projections.enrollments import EnrollmentsProjection
 from projections.projection import expand
 from storage.database import Row
-from storage.values import from_json
 
 
 def fold(journey: Journey, runs: list[Simulated]) -> tuple[list[Row], list[Row]]:
@@ -23,21 +22,12 @@ def fold(journey: Journey, runs: list[Simulated]) -> tuple[list[Row], list[Row]]
     for run in runs:
         events: list[Any] = list(run.enrollment.collect_events())
         projection.fold(batch, expand((event, 0) for event in events))
-    number_of = {step.id: number for number, step in enumerate(journey.steps, start=1)}
-    steps_of: dict[str, list[Row]] = {}
-    for (enrollment_id, _), step in sorted(batch.history.items()):
-        steps_of.setdefault(enrollment_id, []).append(
-            {**step, "step_number": number_of.get(step["step_id"]),
-             "outcome": from_json(step["outcome"]) or {}})
+    rows = batch.as_read(journey.steps)
     messages_of: dict[str, list[Row]] = {}
     for message in batch.messages.values():
         messages_of.setdefault(message["enrollment_id"], []).append(message)
-    customers = []
-    for run in runs:
-        row = batch.enrollments[run.enrollment.id]
-        customers.append({**row, "current_step_number": number_of.get(row["current_step_id"]),
-                          "stopped": run.stopped, "steps": steps_of.get(row["id"], []),
-                          "messages": messages_of.get(row["id"], [])})
+    customers = [{**rows[run.enrollment.id], "stopped": run.stopped,
+                  "messages": messages_of.get(run.enrollment.id, [])} for run in runs]
     variants: dict[str, dict[int, int]] = {}
     for (_, step_id, variant), entered in batch.variants.items():
         variants.setdefault(step_id, {})[variant] = entered

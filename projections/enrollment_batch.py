@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
+from domain.steps import Step
 from storage.database import Cursor, Row
 from storage.values import from_json
 
@@ -29,11 +30,6 @@ SERIES_COLUMNS = ("enrolled", "completed", "exited", "failed", "messages_sent",
                   "messages_failed")
 # The quarter of an hour a minute of an instant (as `iso` writes it) falls in.
 _QUARTERS = {f"{m:02d}": f"{m // 15 * 15:02d}:00.000Z" for m in range(60)}
-
-
-def quarter(at: str) -> str:
-    """The start of the quarter hour (UTC) of instant `at`, written as `iso` writes it."""
-    return at[:14] + _QUARTERS[at[14:16]]
 
 
 class Batch:
@@ -83,7 +79,7 @@ class Batch:
 
     def count(self, journey_id: str, at: str, column: str) -> None:
         """One more of `column` in the journey's series, in the quarter hour of `at`."""
-        self.series[(journey_id, at[:14] + _QUARTERS[at[14:16]])][column] += 1  # quarter(at)
+        self.series[(journey_id, at[:14] + _QUARTERS[at[14:16]])][column] += 1
 
     def request(self, message: Row) -> None:
         self.messages[message["id"]] = message
@@ -100,6 +96,24 @@ class Batch:
                 "id": message_id, "status": "PENDING", "delivered_at": None, "updated_at": None,
                 "attempts": outcome.get("attempts", 0), "last_error": outcome.get("lastError")}
         return row
+
+    def as_read(self, steps: Sequence[Step]) -> dict[str, Row]:
+        """Each enrollment's row as `enrollment_queries.get_enrollment` reads it: its source
+        and its steps' outcomes parsed, its steps (`steps`) numbered and, where no name was
+        recorded, named as in `steps`: a journey's steps at some instant."""
+        numbers = {step.id: number for number, step in enumerate(steps, start=1)}
+        names = {step.id: step.name for step in steps}
+        entered: dict[str, list[Row]] = {}
+        for (enrollment_id, _), step in sorted(self.history.items()):
+            entered.setdefault(enrollment_id, []).append({
+                **step, "step_name": step["step_name"] or names.get(step["step_id"]),
+                "step_number": numbers.get(step["step_id"]),
+                "outcome": from_json(step["outcome"]) or {}})
+        return {enrollment_id: {**row, "source": from_json(row["source"]),
+                                "current_step_number": numbers.get(row["current_step_id"]),
+                                "current_step_name": names.get(row["current_step_id"]),
+                                "steps": entered.get(enrollment_id, [])}
+                for enrollment_id, row in self.enrollments.items()}
 
     def write(self, cursor: Cursor) -> None:
         insert_or_update(cursor, "enrollments", ENROLLMENT_COLUMNS, ("id",),
