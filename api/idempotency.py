@@ -123,8 +123,9 @@ class Idempotency:
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: object,
                          params: dict[str, Any]) -> None:
         key = req.get_header(HEADER)
-        if req.method not in COMMANDS or resource is None or key is None:
-            return
+        if (req.method not in COMMANDS or resource is None or key is None
+                or getattr(resource, "changes_nothing", False)):
+            return  # a POST that changes nothing (a dry run) answers alike when repeated
         if not _KEY.match(key):
             raise ApiError(falcon.HTTP_422, "IDEMPOTENCY_KEY_INVALID",
                            f"{HEADER} must be 1 to 255 printable ASCII characters")

@@ -35,6 +35,8 @@ def _customer(row: Row) -> dict[str, Any]:
 
 
 class JourneySimulation:
+    changes_nothing = True  # no receipt is kept for an Idempotency-Key: it writes nothing
+
     def __init__(self, services: Services) -> None:
         self.services = services
 

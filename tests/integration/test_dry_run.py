@@ -87,13 +87,17 @@ def test_a_dry_run_writes_nothing_and_sends_nothing(
     recorder = running.services.app.recorder
     position = recorder.max_notification_id()
 
-    body = simulate(client, jid, customers=[{"customerId": "ada"},
-                                            {"customerId": "nobody"}]).json
+    receipts = running.services.database.query("SELECT COUNT(*) AS n FROM idempotency_receipts")
+    body = client.simulate_post(f"/journeys/{jid}/simulate", headers={"Idempotency-Key": "k1"},
+                                json={"startAt": START, "customers": [
+                                    {"customerId": "ada"}, {"customerId": "nobody"}]}).json
     ada, nobody = body["customers"]
     assert ada["path"][2]["branch"] == "yes", "the stored attributes, when none are given"
     assert nobody["path"][2]["branch"] == "no"
 
     assert recorder.max_notification_id() == position
+    assert running.services.database.query(
+        "SELECT COUNT(*) AS n FROM idempotency_receipts") == receipts, "no receipt either"
     assert client.simulate_get(f"/journeys/{jid}/events", params={"take": 500}).json == history
     assert client.simulate_get("/customers/nobody",
                                params={"tenantId": "tenant_123"}).status_code == 404
