@@ -173,8 +173,9 @@ def _in_utc(instant: datetime) -> datetime:
         raise ValueError("out of range in UTC") from None
 
 
-AsOf = Annotated[AwareDatetime | None, AfterValidator(
-    lambda instant: instant and _in_utc(instant)), Field(
+# An ISO-8601 instant with its offset, as a query or a body gives it; in UTC.
+Instant = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_in_utc)]
+AsOf = Annotated[Instant | None, Field(
     description="An ISO-8601 instant with its offset: the state as it stood then, folded "
                 "from the log (404 if it did not exist yet)")]
 
@@ -189,10 +190,11 @@ class StatsQuery(Query):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     tenantId: Token | None = None
-    from_: AsOf = Field(default=None, alias="from",
+    from_: Instant | None = Field(default=None, alias="from",
                         description="The series' first instant (default: `to` less 2 days, "
                                     "30 days or 12 weeks by interval)")
-    to: AsOf = Field(default=None, description="The series' end, excluded (default: now)")
+    to: Instant | None = Field(default=None,
+                               description="The series' end, excluded (default: now)")
     interval: Literal["hour", "day", "week"] = "day"
 
 
@@ -213,9 +215,6 @@ class PageQuery(Query):
 
 class ListMessagesQuery(PageQuery):
     status: Literal["PENDING", "DELIVERED", "FAILED", "CANCELLED"] | None = None
-
-
-Instant = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_in_utc)]
 
 
 class SimulatedCustomer(Request):
