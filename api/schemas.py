@@ -166,11 +166,19 @@ class CustomerPageQuery(CustomerQuery):
     take: int = Field(default=25, ge=1, le=500)
 
 
+# Instants a client gives lie in these years, so that a default span or a bucket taken
+# from them (a year after `startAt`, 30 days before `to`) is an instant too.
+YEARS = (1970, 9000)
+
+
 def _in_utc(instant: datetime) -> datetime:
     try:
-        return instant.astimezone(UTC)
+        instant = instant.astimezone(UTC)
     except OverflowError:
         raise ValueError("out of range in UTC") from None
+    if not YEARS[0] <= instant.year < YEARS[1]:
+        raise ValueError(f"must lie from {YEARS[0]} to {YEARS[1]}")
+    return instant
 
 
 # An ISO-8601 instant with its offset, as a query or a body gives it; in UTC.

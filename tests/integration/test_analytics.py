@@ -69,7 +69,9 @@ def test_bad_series_parameters_are_422(running: Running) -> None:
                    {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
                    {"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z",
                     "interval": "hour"},
-                   {"from": "2026-01-01"}, {"to": "9999-12-31T23:59:59-14:00"}):
+                   {"from": "2026-01-01"}, {"to": "9999-12-31T23:59:59-14:00"},
+                   {"to": "0001-01-02T00:00:00Z"},
+                   {"from": "8999-12-31T00:00:00Z", "to": "9999-12-31T23:00:00Z"}):
         answer = client.simulate_get(f"/journeys/{jid}/stats", params=params)
         assert answer.status_code == 422, (params, answer.text)
     default = client.simulate_get(f"/journeys/{jid}/stats").json["series"]

@@ -127,6 +127,8 @@ def test_a_dry_run_refuses_what_it_cannot_run(running: Running, clock: Clock) ->
     assert simulate(client, jid, customers=one * 2).status_code == 422
     assert simulate(client, jid, customers=one, until="2026-01-05T09:00:00Z").status_code == 422
     assert simulate(client, jid, customers=one, startAt="2026-01-05").status_code == 422
+    for far in ("9999-06-01T00:00:00Z", "0001-01-01T00:00:00Z"):
+        assert simulate(client, jid, customers=one, startAt=far).status_code == 422, far
     assert simulate(client, jid, customers=[{"customerId": f"c{n}"} for n in range(1001)]
                     ).status_code == 422
     assert client.simulate_post(f"/journeys/{jid}/simulate", params={"tenantId": "tenant_other"},
