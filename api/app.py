@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import falcon
@@ -54,10 +55,33 @@ def _finite(text: str) -> float:
     return number
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_A_BRACKET = {ord(c): None for c in map(chr, range(128)) if c not in "[]{}"}
+MAX_PARSED_DEPTH = 100  # far above any body the contract allows (free-form objects: 32)
+
+
+def _too_deep(text: str) -> bool:
+    """Whether `text` nests arrays and objects deeper than MAX_PARSED_DEPTH, found without
+    recursion: the strings dropped, then the innermost empty pairs removed, level by level
+    (each pass at C speed). Only a body with many brackets is looked at."""
+    if text.count("[") + text.count("{") <= MAX_PARSED_DEPTH:
+        return False
+    brackets = _STRING.sub("", text).translate(_NOT_A_BRACKET)
+    for _ in range(MAX_PARSED_DEPTH):
+        inner = brackets.replace("[]", "").replace("{}", "")
+        if inner == brackets:
+            return False  # nothing more to remove: malformed, the parser says how
+        brackets = inner
+    return bool(brackets)
+
+
 def _loads(text: str) -> Any:
-    """json.loads, with nesting too deep for the parser reported as malformed input, and
-    NaN, Infinity and numbers beyond a double's range (`1e309`, which Python's parser
-    reads as infinity) refused: RFC 8259 has none of them."""
+    """json.loads, with nesting too deep refused before the parser recurses into it (its
+    RecursionError, deep in the stack, also breaks whatever runs there meanwhile, such as
+    a finalizer), and NaN, Infinity and numbers beyond a double's range (`1e309`, which
+    Python's parser reads as infinity) refused: RFC 8259 has none of them."""
+    if _too_deep(text):
+        raise ValueError(f"JSON nested deeper than {MAX_PARSED_DEPTH} levels")
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
